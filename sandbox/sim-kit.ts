@@ -43,6 +43,8 @@ export interface SimRequest {
   query: URLSearchParams;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** The body's bytes, for binary uploads. */
+  rawBody: Buffer;
 }
 
 export interface SimResponse {
@@ -84,7 +86,8 @@ export async function startServer(handler: Handler, opts: { tls?: TlsOptions; po
       void (async () => {
         const url = new URL(req.url ?? "/", "http://sim");
         const method = (req.method ?? "GET").toUpperCase();
-        const body = Buffer.concat(chunks).toString("utf8");
+        const rawBody = Buffer.concat(chunks);
+        const body = rawBody.toString("utf8");
         const record: RequestRecord = { method, path: url.pathname, query: url.search, status: 0, headers: req.headers, body };
         requests.push(record);
         const fault = faults.find((f) => matches(f, method, url.pathname));
@@ -108,7 +111,7 @@ export async function startServer(handler: Handler, opts: { tls?: TlsOptions; po
         if (fault?.kind === "delay") await new Promise((r) => setTimeout(r, fault.ms));
         let out: SimResponse;
         try {
-          out = await handler({ method, path: url.pathname, query: url.searchParams, headers: req.headers, body });
+          out = await handler({ method, path: url.pathname, query: url.searchParams, headers: req.headers, body, rawBody });
         } catch (err) {
           out = { status: 500, body: { error: `simulator bug: ${String(err)}` } };
         }
@@ -153,8 +156,14 @@ export async function startServer(handler: Handler, opts: { tls?: TlsOptions; po
 
 /** Compares dotted versions ("2.14.0", "v2.15.2"): negative, zero or positive. */
 export function compareVersions(a: string, b: string): number {
-  const pa = a.replace(/^v/, "").split(/[.-]/).map((n) => Number.parseInt(n, 10) || 0);
-  const pb = b.replace(/^v/, "").split(/[.-]/).map((n) => Number.parseInt(n, 10) || 0);
+  const pa = a
+    .replace(/^v/, "")
+    .split(/[.-]/)
+    .map((n) => Number.parseInt(n, 10) || 0);
+  const pb = b
+    .replace(/^v/, "")
+    .split(/[.-]/)
+    .map((n) => Number.parseInt(n, 10) || 0);
   for (let i = 0; i < 3; i++) {
     const d = (pa[i] ?? 0) - (pb[i] ?? 0);
     if (d !== 0) return d;

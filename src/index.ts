@@ -1,3 +1,3 @@
-import * as core from "@actions/core";
-import { z } from "zod";
-core.info(`hello ${z.string().parse("x")}`);
+import { run } from "./main.js";
+
+await run();

@@ -1,0 +1,152 @@
+// run(): inputs → observe → plan → apply (mode apply) → report. The one place that turns an
+// error into a failed step.
+import * as core from "@actions/core";
+import { type ApplyResult, apply, RecoveryError } from "./apply.js";
+import { ActionError, PreflightError } from "./errors.js";
+import { HarborApi } from "./harbor.js";
+import { createTransport, HttpClient, type Transport } from "./http.js";
+import { InputError, isLoopback, readSettings, SECRET_INPUTS, type Settings } from "./inputs.js";
+import { type Observed, observe } from "./observe.js";
+import { harborVersion, type Plan, plan } from "./plan.js";
+import { PocketIdApi } from "./pocket-id.js";
+import { type Check, changeLine, logChanges, publicChanges, type RunReport, setOutputs, writeSummary } from "./report.js";
+import { SecretRegistry } from "./secrets.js";
+
+export async function run(): Promise<void> {
+  const secrets = new SecretRegistry((v) => core.setSecret(v));
+  // Mask secret inputs before anything else can print them.
+  for (const name of SECRET_INPUTS) secrets.add(core.getInput(name));
+  let report: RunReport | undefined;
+  let transport: Transport | undefined;
+  try {
+    const s = readSettings((name) => core.getInput(name));
+    const basic = Buffer.from(`${s.harborUsername}:${s.harborPassword}`).toString("base64");
+    secrets.add(basic);
+    for (const url of [s.pocketIdUrl, s.harborUrl]) {
+      if (url.startsWith("http://") && !isLoopback(url))
+        core.warning(`${url} uses plain http (allow-insecure-http: true): credentials travel unencrypted.`, { title: "Insecure connection" });
+    }
+    transport = createTransport({
+      ca: s.caCertificate,
+      timeoutMs: s.requestTimeoutMs,
+      deadline: Date.now() + 10 * s.requestTimeoutMs + 60_000,
+      debug: (m) => core.debug(secrets.scrub(m)),
+    });
+    const client = (server: string, baseUrl: string, authHeaders: Record<string, string>) =>
+      new HttpClient({
+        server,
+        baseUrl,
+        authHeaders,
+        transport: transport as Transport,
+        scrub: (t) => secrets.scrub(t),
+        debug: (m) => core.debug(secrets.scrub(m)),
+      });
+    const pocketId = new PocketIdApi(client("Pocket ID", s.pocketIdUrl, { "x-api-key": s.pocketIdApiKey }));
+    const harbor = new HarborApi(client("Harbor", s.harborUrl, { authorization: `Basic ${basic}` }));
+
+    const observed = await core.group("Preflight: reading Pocket ID and Harbor", () => observe({ pocketId, harbor, settings: s }));
+    const p = plan(s, observed);
+    report = baseReport(s, observed, p);
+    for (const w of p.warnings) core.warning(w, { title: "pocket-id-harbor-oidc" });
+    for (const n of p.notices) core.notice(n, { title: "pocket-id-harbor-oidc" });
+    logChanges(s.mode === "apply" ? "Plan" : "Found differences", publicChanges(p.changes));
+    if (p.problems.length > 0) throw new PreflightError(p.problems);
+
+    if (s.mode === "apply") {
+      const result = await core.group("Apply", () =>
+        apply(p, observed, {
+          pocketId,
+          harbor,
+          settings: s,
+          secrets,
+          log: (m) => core.info(secrets.scrub(m)),
+          warn: (m) => core.warning(secrets.scrub(m)),
+          readBackWindowMs: Math.min(30_000, 3 * s.requestTimeoutMs),
+        }),
+      );
+      Object.assign(report, applied(report, result));
+      report.headline = p.changes.length === 0 ? "nothing to change" : `${p.changes.length} change(s) applied`;
+    } else {
+      const failures = s.mode === "verify" ? verifyFailures(p, report.checks) : [];
+      report.headline = p.changes.length === 0 ? "in sync" : `${p.changes.length} difference(s) found`;
+      if (failures.length > 0) {
+        report.outcome = "failed";
+        throw new ActionError("Verification failed", `Verification failed:\n${failures.map((f) => `- ${f}`).join("\n")}`);
+      }
+    }
+    setOutputs(report);
+    await writeSummary(report, (t) => secrets.scrub(t));
+  } catch (err) {
+    const message = secrets.scrub(errorMessage(err));
+    if (err instanceof RecoveryError && report) Object.assign(report, applied(report, err.result));
+    if (report) {
+      report.outcome = "failed";
+      report.headline = message.split("\n")[0] ?? "failed";
+      setOutputs(report);
+      await writeSummary(report, (t) => secrets.scrub(t)).catch(() => undefined);
+    }
+    core.error(message, { title: err instanceof ActionError ? err.title : err instanceof InputError ? "Invalid input" : "pocket-id-harbor-oidc failed" });
+    process.exitCode = core.ExitCode.Failure;
+  } finally {
+    await transport?.close().catch(() => undefined);
+  }
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+function baseReport(s: Settings, o: Observed, p: Plan): RunReport {
+  const checks: Check[] = [
+    { name: "Pocket ID API key (admin)", result: "passed" },
+    { name: `Harbor credentials (${s.harborUsername}, system admin)`, result: "passed" },
+    { name: "Discovery from the runner", result: "passed", detail: p.issuer },
+    s.testOidc && o.ping
+      ? { name: "Harbor's Test OIDC server", result: o.ping.ok ? "passed" : "failed", detail: o.ping.ok ? p.issuer : o.ping.message }
+      : { name: "Harbor's Test OIDC server", result: "skipped", detail: "test-oidc: false" },
+  ];
+  if (s.clientSecret && o.givenSecretProbe) {
+    checks.push({
+      name: "Pocket ID accepts client-secret",
+      result: o.givenSecretProbe === "accepted" ? "passed" : "failed",
+      detail: o.givenSecretProbe === "unknown" ? "the token endpoint gave no clear answer" : undefined,
+    });
+  }
+  return {
+    mode: s.mode,
+    outcome: "succeeded",
+    headline: "",
+    clientId: p.client.id,
+    issuer: p.issuer,
+    clientCreated: false,
+    secretRotated: false,
+    harborChanged: false,
+    drift: p.drift,
+    changes: p.changes,
+    checks,
+    warnings: p.warnings,
+    versions: { pocketId: o.pocketIdVersion, harbor: harborVersion(o) },
+  };
+}
+
+function applied(r: RunReport, a: ApplyResult): Partial<RunReport> {
+  const checks = [...r.checks];
+  if (a.secret) checks.push({ name: "Pocket ID accepts the secret Harbor holds", result: "passed" });
+  return {
+    clientId: a.clientId,
+    clientSecret: a.secret,
+    clientCreated: a.clientCreated,
+    secretRotated: a.secretIssued,
+    harborChanged: a.harborChanged,
+    checks,
+  };
+}
+
+/** In verify mode every difference and every failed check is a failure, one line each. */
+function verifyFailures(p: Plan, checks: Check[]): string[] {
+  return [
+    ...p.changes.filter((c) => c.drift).map((c) => `drift: ${changeLine(c)}`),
+    ...checks.filter((c) => c.result === "failed").map((c) => `check failed: ${c.name}${c.detail ? ` (${c.detail})` : ""}`),
+  ];
+}

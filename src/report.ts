@@ -1,0 +1,90 @@
+// Everything the user sees besides error messages: step outputs, the plan in the log, and the
+// job summary. Secrets never appear: changes carry "***" for them, and all text is scrubbed.
+import * as core from "@actions/core";
+import type { Mode } from "./inputs.js";
+import type { Change, PlannedChange } from "./plan.js";
+
+export interface Check {
+  name: string;
+  result: "passed" | "failed" | "skipped";
+  detail?: string;
+}
+
+export interface RunReport {
+  mode: Mode;
+  outcome: "succeeded" | "failed";
+  headline: string;
+  clientId?: string;
+  issuer?: string;
+  clientSecret?: string;
+  clientCreated: boolean;
+  secretRotated: boolean;
+  harborChanged: boolean;
+  drift: boolean;
+  changes: PlannedChange[];
+  checks: Check[];
+  warnings: string[];
+  versions: { pocketId?: string; harbor?: string };
+}
+
+export function publicChanges(changes: PlannedChange[]): Change[] {
+  return changes.map(({ target, setting, from, to }) => ({ target, setting, from, to }));
+}
+
+const show = (v: unknown): string => (v === null || v === undefined || v === "" ? "(empty)" : typeof v === "string" ? v : JSON.stringify(v));
+
+export function changeLine(c: Change): string {
+  return `${c.target} ${c.setting}: ${show(c.from)} → ${show(c.to)}`;
+}
+
+/** Sets every output of the contract. The secret is masked by the caller when it became known. */
+export function setOutputs(r: RunReport): void {
+  core.setOutput("client-id", r.clientId ?? "");
+  core.setOutput("client-secret", r.clientSecret ?? "");
+  core.setOutput("issuer", r.issuer ?? "");
+  core.setOutput("client-created", String(r.clientCreated));
+  core.setOutput("secret-rotated", String(r.secretRotated));
+  core.setOutput("harbor-changed", String(r.harborChanged));
+  core.setOutput("drift", String(r.drift));
+  core.setOutput("login-test", "skipped");
+  core.setOutput("changes", JSON.stringify(publicChanges(r.changes)));
+}
+
+/** The plan as aligned lines in the log. */
+export function logChanges(title: string, changes: Change[]): void {
+  if (changes.length === 0) {
+    core.info(`${title}: no changes.`);
+    return;
+  }
+  core.info(`${title}:`);
+  for (const c of changes) core.info(`  ${changeLine(c)}`);
+}
+
+const cell = (v: string): string => v.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+/** The job summary, where the runner provides one (skipped quietly elsewhere: act, old GHES). */
+export async function writeSummary(r: RunReport, scrub: (s: string) => string): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  const lines: string[] = [];
+  lines.push(`### pocket-id-harbor-oidc (${r.mode}): ${r.outcome === "succeeded" ? "✅" : "❌"} ${r.headline}`, "");
+  if (r.changes.length === 0) {
+    lines.push("No changes: Pocket ID and Harbor match the inputs.", "");
+  } else {
+    lines.push(`| target | setting | from | to |`, `|---|---|---|---|`);
+    for (const c of r.changes) lines.push(`| ${c.target} | ${cell(c.setting)} | ${cell(show(c.from))} | ${cell(show(c.to))} |`);
+    lines.push("");
+  }
+  if (r.checks.length > 0) {
+    lines.push("| check | result | detail |", "|---|---|---|");
+    const icon = { passed: "✅ passed", failed: "❌ failed", skipped: "➖ skipped" };
+    for (const c of r.checks) lines.push(`| ${cell(c.name)} | ${icon[c.result]} | ${cell(c.detail ?? "")} |`);
+    lines.push("");
+  }
+  lines.push(
+    `- Client ID: \`${r.clientId ?? "(none)"}\``,
+    `- Issuer: \`${r.issuer ?? "(unknown)"}\``,
+    `- Pocket ID: ${r.versions.pocketId ?? "unknown (before 2.3)"}; Harbor: ${r.versions.harbor ?? "unknown"}`,
+  );
+  for (const w of r.warnings) lines.push(`- ⚠️ ${cell(w)}`);
+  await core.summary.addRaw(scrub(`${lines.join("\n")}\n`)).write();
+}
