@@ -70470,7 +70470,8 @@ class HttpError extends Error {
         else {
             text = `${what} got no answer: ${init.detail ?? init.kind}`;
         }
-        super(text);
+        const hint = whatToDo(init.server, init.kind, init.status);
+        super(hint ? `${text}. ${hint}` : text);
         this.name = "HttpError";
         this.server = init.server;
         this.method = init.method;
@@ -70485,6 +70486,20 @@ class HttpError extends Error {
     get ambiguous() {
         return this.kind !== "status";
     }
+}
+/** The next step for the user, by kind of failure; callers add more where they know more. */
+function whatToDo(server, kind, status) {
+    if (kind === "timeout")
+        return `Check that ${server} is up and reachable from the runner, or raise request-timeout`;
+    if (kind === "network")
+        return `Check that ${server} is reachable from the runner (URL, DNS, proxy settings, TLS: see ca-certificate)`;
+    if (status === undefined)
+        return undefined;
+    if (status >= 500)
+        return server === "Harbor" ? "Harbor answers every server error this way; the cause is in Harbor core's log" : `The cause is in ${server}'s log`;
+    if (status === 429)
+        return `${server} is rate limiting; run again later`;
+    return undefined;
 }
 /** Pulls the server's own error code and message out of Pocket ID's or Harbor's error body. */
 function serverError(body) {
@@ -80690,10 +80705,8 @@ function readSettings(get) {
 function explainReadFailure(err, s) {
     if (!(err instanceof HttpError))
         return err.message;
-    if (err.kind !== "status") {
-        const url = err.server === "Harbor" ? s.harborUrl : s.pocketIdUrl;
-        return `${err.message}. Check that ${url} is reachable from this runner (proxy settings, DNS, TLS: see ca-certificate).`;
-    }
+    if (err.kind !== "status")
+        return err.message;
     if (err.server === "Pocket ID") {
         if (err.status === 401)
             return `the Pocket ID API key was rejected (missing, wrong or expired): ${err.message}. Create an admin API key (Settings → Admin → API Keys) or set STATIC_API_KEY, and pass it as pocket-id-api-key.`;
@@ -80705,8 +80718,6 @@ function explainReadFailure(err, s) {
             return `Harbor rejected the credentials of harbor-username "${s.harborUsername}": ${err.message}. Use the local administrator and its password (the built-in admin keeps basic auth in OIDC mode).`;
         if (err.status === 403)
             return `Harbor user "${s.harborUsername}" is not allowed to read or change the configuration: ${err.message}. Use a Harbor system administrator (robot accounts cannot).`;
-        if ((err.status ?? 0) >= 500)
-            return `${err.message}. Harbor hides the cause of server errors; see Harbor core's log.`;
     }
     return err.message;
 }

@@ -128,7 +128,8 @@ export class HttpError extends Error {
     } else {
       text = `${what} got no answer: ${init.detail ?? init.kind}`;
     }
-    super(text);
+    const hint = whatToDo(init.server, init.kind, init.status);
+    super(hint ? `${text}. ${hint}` : text);
     this.name = "HttpError";
     this.server = init.server;
     this.method = init.method;
@@ -144,6 +145,16 @@ export class HttpError extends Error {
   get ambiguous(): boolean {
     return this.kind !== "status";
   }
+}
+
+/** The next step for the user, by kind of failure; callers add more where they know more. */
+function whatToDo(server: string, kind: FailureKind, status?: number): string | undefined {
+  if (kind === "timeout") return `Check that ${server} is up and reachable from the runner, or raise request-timeout`;
+  if (kind === "network") return `Check that ${server} is reachable from the runner (URL, DNS, proxy settings, TLS: see ca-certificate)`;
+  if (status === undefined) return undefined;
+  if (status >= 500) return server === "Harbor" ? "Harbor answers every server error this way; the cause is in Harbor core's log" : `The cause is in ${server}'s log`;
+  if (status === 429) return `${server} is rate limiting; run again later`;
+  return undefined;
 }
 
 export interface HttpResponse<T> {

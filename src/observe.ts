@@ -41,10 +41,7 @@ export interface ObserveDeps {
 /** Turns a failed read into a sentence a user can act on. */
 export function explainReadFailure(err: unknown, s: Settings): string {
   if (!(err instanceof HttpError)) return (err as Error).message;
-  if (err.kind !== "status") {
-    const url = err.server === "Harbor" ? s.harborUrl : s.pocketIdUrl;
-    return `${err.message}. Check that ${url} is reachable from this runner (proxy settings, DNS, TLS: see ca-certificate).`;
-  }
+  if (err.kind !== "status") return err.message;
   if (err.server === "Pocket ID") {
     if (err.status === 401)
       return `the Pocket ID API key was rejected (missing, wrong or expired): ${err.message}. Create an admin API key (Settings → Admin → API Keys) or set STATIC_API_KEY, and pass it as pocket-id-api-key.`;
@@ -55,7 +52,6 @@ export function explainReadFailure(err: unknown, s: Settings): string {
       return `Harbor rejected the credentials of harbor-username "${s.harborUsername}": ${err.message}. Use the local administrator and its password (the built-in admin keeps basic auth in OIDC mode).`;
     if (err.status === 403)
       return `Harbor user "${s.harborUsername}" is not allowed to read or change the configuration: ${err.message}. Use a Harbor system administrator (robot accounts cannot).`;
-    if ((err.status ?? 0) >= 500) return `${err.message}. Harbor hides the cause of server errors; see Harbor core's log.`;
   }
   return err.message;
 }
