@@ -152,7 +152,8 @@ function whatToDo(server: string, kind: FailureKind, status?: number): string | 
   if (kind === "timeout") return `Check that ${server} is up and reachable from the runner, or raise request-timeout`;
   if (kind === "network") return `Check that ${server} is reachable from the runner (URL, DNS, proxy settings, TLS: see ca-certificate)`;
   if (status === undefined) return undefined;
-  if (status >= 500) return server === "Harbor" ? "Harbor answers every server error this way; the cause is in Harbor core's log" : `The cause is in ${server}'s log`;
+  if (status >= 500)
+    return server === "Harbor" ? "Harbor answers every server error this way; the cause is in Harbor core's log" : `The cause is in ${server}'s log`;
   if (status === 429) return `${server} is rate limiting; run again later`;
   return undefined;
 }
