@@ -70408,13 +70408,17 @@ const RETRY_ERRORS = [
     "UND_ERR_BODY_TIMEOUT",
 ];
 const DEFAULT_RETRY = { maxRetries: 4, baseDelayMs: 300, maxDelayMs: 10_000 };
-/** Delay before retry number `attempt` (1-based): exponential backoff with full jitter, or Retry-After. */
+/**
+ * Delay before retry number `attempt` (1-based): exponential backoff with jitter, or Retry-After.
+ * A Retry-After beyond 3 × maxDelayMs gives Infinity (no retry): trying earlier than the server
+ * asked would not honour it, and waiting longer would not be bounded.
+ */
 function retryDelay(attempt, policy, random, retryAfter) {
     if (retryAfter) {
         const seconds = Number(retryAfter);
         const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(retryAfter) - Date.now();
         if (ms >= 0)
-            return Math.min(ms, policy.maxDelayMs * 3);
+            return ms <= policy.maxDelayMs * 3 ? ms : Number.POSITIVE_INFINITY;
     }
     const ceiling = Math.min(policy.baseDelayMs * 2 ** (attempt - 1), policy.maxDelayMs);
     return Math.round(ceiling / 2 + (random() * ceiling) / 2);
@@ -70459,7 +70463,6 @@ class HttpError extends Error {
     status;
     code;
     serverMessage;
-    body;
     constructor(init) {
         const what = `${init.server}: ${init.method} ${init.path}`;
         let text;
@@ -70480,7 +70483,6 @@ class HttpError extends Error {
         this.status = init.status;
         this.code = init.code;
         this.serverMessage = init.serverMessage;
-        this.body = init.body;
     }
     /** True when the request may have reached the server and been carried out (no answer came back). */
     get ambiguous() {
@@ -70543,7 +70545,16 @@ class http_HttpClient {
         for (const [k, v] of Object.entries(ro.query ?? {}))
             url.searchParams.set(k, String(v));
         const retry = ro.retry ?? ["GET", "PUT", "DELETE"].includes(method);
-        const fail = (init) => new HttpError({ server: this.server, method, path, ...init, serverMessage: init.serverMessage && scrub(init.serverMessage) });
+        // The server's own words may echo what it was sent (a key, a password): scrubbed here, and the
+        // body itself is not kept, so no error object holds an unscrubbed server text.
+        const fail = (init) => new HttpError({
+            server: this.server,
+            method,
+            path,
+            ...init,
+            code: init.code && scrub(init.code),
+            serverMessage: init.serverMessage && scrub(init.serverMessage),
+        });
         const remaining = transport.deadline - Date.now();
         if (remaining <= 0)
             throw fail({ kind: "timeout", detail: "the action's overall deadline has passed" });
@@ -70562,7 +70573,7 @@ class http_HttpClient {
             const code = err.code ?? err.name;
             const timedOut = /TIMEOUT|AbortError|TimeoutError/i.test(code);
             const detail = timedOut
-                ? `no answer within ${Math.round(transport.timeoutMs / 1000)} s (input request-timeout)`
+                ? `no answer within ${transport.timeoutMs / 1000} s (input request-timeout)`
                 : `${scrub(err.message)}${code ? ` [${code}]` : ""}`;
             throw fail({ kind: timedOut ? "timeout" : "network", detail });
         }
@@ -70582,7 +70593,7 @@ class http_HttpClient {
         const ok = (res.statusCode >= 200 && res.statusCode < 300) || ro.accept?.includes(res.statusCode);
         if (!ok) {
             const { code, message } = serverError(parsed);
-            throw fail({ kind: "status", status: res.statusCode, code, serverMessage: message, body: parsed });
+            throw fail({ kind: "status", status: res.statusCode, code, serverMessage: message });
         }
         return { status: res.statusCode, headers: res.headers, body: parsed };
     }
@@ -70613,11 +70624,21 @@ class RecoveryError extends ActionError {
     }
 }
 async function apply(p, o, d) {
+    const progress = { changes: [] };
+    try {
+        return await applySteps(p, o, d, progress);
+    }
+    catch (err) {
+        throw explainFailure(err, progress);
+    }
+}
+async function applySteps(p, o, d, progress) {
     const { pocketId, harbor, settings: s, secrets, log } = d;
     const sleep = d.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     for (const id of p.secret.revokeFirst) {
         await pocketId.deleteSecret(requireId(p.client.id), id);
         log(`Revoked expired secret ${id} to make room under Pocket ID's cap of 20.`);
+        progress.changes.push(`revoked expired secret ${id}`);
     }
     // --- Client -----------------------------------------------------------------------------
     let client = p.client.current;
@@ -70626,21 +70647,27 @@ async function apply(p, o, d) {
         client = await createClient(pocketId, s, p, log);
         clientCreated = true;
         log(`Created Pocket ID client "${client.name}" (${client.id}).`);
+        progress.changes.push(`created Pocket ID client ${client.id}`);
     }
     else if (p.client.action === "update" && client) {
         client = await pocketId.updateClient(client, p.client.fields);
         log(`Updated Pocket ID client ${client.id}.`);
+        progress.changes.push(`updated Pocket ID client ${client.id}`);
     }
     if (!client)
         throw new Error("no client after the client step");
     const clientId = client.id;
     const result = { clientId, clientCreated, secretIssued: false, harborChanged: false, revoked: 0 };
+    progress.result = result;
     // --- Secret -----------------------------------------------------------------------------
     // Secrets that exist before ours: revoked after a rotation, or, on a client created in this
     // run, secrets nobody knows (newer Pocket IDs create one with the client).
     let before = [];
     if (pocketId.multipleSecrets && (p.secret.kind === "issue" || clientCreated)) {
-        before = clientCreated ? (await pocketId.listSecrets(clientId)).map((x) => x.id) : (o.secrets ?? []).map((x) => x.id);
+        // (Less those already revoked to make room: deleting them again would only count them twice.)
+        before = clientCreated
+            ? (await pocketId.listSecrets(clientId)).map((x) => x.id)
+            : (o.secrets ?? []).map((x) => x.id).filter((id) => !p.secret.revokeFirst.includes(id));
     }
     let issuedId;
     const needsPocketSecret = p.secret.kind === "issue" || (p.secret.kind === "given" && p.secret.setInPocketId);
@@ -70649,11 +70676,12 @@ async function apply(p, o, d) {
     if (needsPocketSecret) {
         const wanted = p.secret.kind === "given" ? s.clientSecret : pocketId.settableSecrets ? generateSecret() : undefined;
         secrets.add(wanted);
-        const issued = await issueSecret(pocketId, clientId, wanted, p, log);
+        const issued = await issueSecret(pocketId, clientId, wanted, p, log, progress);
         secrets.add(issued.secret);
         issuedId = issued.id;
         result.secret = issued.secret;
         result.secretIssued = true;
+        progress.changes.push("issued a client secret");
         log(`Issued a client secret in Pocket ID${pocketId.multipleSecrets ? " (added beside the existing ones)" : " (it replaces the previous one)"}.`);
     }
     // --- Harbor -----------------------------------------------------------------------------
@@ -70676,15 +70704,19 @@ async function apply(p, o, d) {
             log("Harbor's answer to the PUT was lost, but its configuration shows the new values: it went through.");
         }
         result.harborChanged = visibleKeys.length > 0;
+        progress.changes.push("updated Harbor's configuration");
         log(`Harbor: updated ${[...visibleKeys, ...(values.oidc_client_secret ? ["oidc_client_secret"] : [])].join(", ")}.`);
         if (visibleKeys.length > 0)
             await readBack(harbor, values, visibleKeys, d.readBackWindowMs, sleep, result);
     }
     // --- Proof, then revocation ---------------------------------------------------------------
     if (result.secret) {
-        const probe = await pocketId.probeSecret(clientId, result.secret, p.client.fields.callbackURLs[0] ?? "");
+        let why = "";
+        const probe = await pocketId.probeSecret(clientId, result.secret, p.client.fields.callbackURLs[0] ?? "", (w) => {
+            why = `: ${w}`;
+        });
         if (probe !== "accepted") {
-            throw new RecoveryError(`Pocket ID ${probe === "rejected" ? "rejects" : "gave no clear answer about"} the client secret Harbor now holds (token-endpoint probe of client ${clientId}). Run the action again with rotate-secret: true to issue and hand over a new one.`, result);
+            throw new RecoveryError(`Pocket ID ${probe === "rejected" ? "rejects" : "gave no clear answer about"} the client secret Harbor now holds (token-endpoint probe of client ${clientId}${why}). Run the action again with rotate-secret: true to issue and hand over a new one.`, result);
         }
         log("Pocket ID accepts the secret Harbor holds (token-endpoint probe).");
         if (pocketId.multipleSecrets && issuedId) {
@@ -70703,6 +70735,30 @@ async function apply(p, o, d) {
         }
     }
     return result;
+}
+/**
+ * A failure the steps did not explain themselves (a server error, a lost answer): say what this run
+ * had changed. A rerun reads both servers afresh and goes on from there; only a secret that Harbor
+ * may hold and nobody else knows must reach the user, so then it goes out in the masked output.
+ */
+function explainFailure(err, { changes, result, lostSecret }) {
+    if (err instanceof ActionError || !(err instanceof Error))
+        return err;
+    const maybe = err instanceof HttpError && err.ambiguous && err.method !== "GET" ? " (the failed request itself may have been carried out)" : "";
+    const state = changes.length > 0 ? `Before the failure this run had ${changes.join(", ")}${maybe}.` : `Before the failure this run had changed nothing${maybe}.`;
+    const recovery = `Recovery: run the action again with client-secret set to that output (\${{ steps.<this step's id>.outputs.client-secret }}).`;
+    if (result?.secretIssued) {
+        return new RecoveryError(`${err.message}\n${state} The new client secret is in this step's masked output client-secret. ${recovery}`, result);
+    }
+    // The secret POST may have gone through: the old secret may be gone (before 2.14), and Harbor
+    // does not have the new one. A chosen value can still be handed out; a random one is lost.
+    if (lostSecret?.value && result) {
+        return new RecoveryError(`${err.message}\nWhether Pocket ID stored the new client secret is unknown (its answer was lost), and Harbor was not given it. The secret is in this step's masked output client-secret. ${recovery}`, { ...result, secret: lostSecret.value });
+    }
+    if (lostSecret) {
+        return new ActionError("Apply failed", `${err.message}\nPocket ID may have replaced the client secret with one nobody knows (its answer was lost), so the secret Harbor holds may no longer work. Recovery: run the action again with rotate-secret: true.`);
+    }
+    return new ActionError("Apply failed", `${err.message}\n${state} Run the action again once the cause is fixed: it reads both servers afresh and goes on from what it finds.`);
 }
 function requireId(id) {
     if (!id)
@@ -70725,7 +70781,8 @@ async function createClient(pocketId, s, p, log) {
         if (found.length !== 1 || !found[0]) {
             if (found.length > 1)
                 throw new ActionError("Client create", `After a lost answer Pocket ID has ${found.length} clients named "${s.clientName}"; set client-id to the one to keep and delete the others.`);
-            throw err;
+            // Read back and not there: the create did not go through, and it is the run's first change.
+            throw new ActionError("Client create", `${err.message}\nPocket ID has no such client, so nothing was changed. Run the action again once the cause is fixed.`);
         }
         log(`The create's answer was lost, but the client exists (${found[0].id}); going on with it.`);
         created = found[0];
@@ -70740,13 +70797,14 @@ async function createClient(pocketId, s, p, log) {
  * means the POST went through; rejected means it did not, and one more POST is safe. Without one
  * (Pocket ID < 2.12) the POST replaces the only secret, so repeating it leaves exactly one, ours.
  */
-async function issueSecret(pocketId, clientId, wanted, p, log) {
+async function issueSecret(pocketId, clientId, wanted, p, log, progress) {
     try {
         return await pocketId.createSecret(clientId, wanted);
     }
     catch (err) {
         if (!(err instanceof HttpError) || !err.ambiguous)
             throw err;
+        progress.lostSecret = { value: wanted };
         if (wanted) {
             const probe = await pocketId.probeSecret(clientId, wanted, p.client.fields.callbackURLs[0] ?? "");
             if (probe === "accepted") {
@@ -70756,9 +70814,14 @@ async function issueSecret(pocketId, clientId, wanted, p, log) {
             }
             if (probe === "unknown")
                 throw err;
+            progress.lostSecret = undefined; // settled: not stored
         }
-        log("The secret POST's answer was lost and the secret was not stored; issuing it once more.");
-        return await pocketId.createSecret(clientId, wanted);
+        log(`The secret POST's answer was lost${wanted ? " and the secret was not stored" : ""}; issuing it once more.`);
+        return await pocketId.createSecret(clientId, wanted).catch((again) => {
+            if (again instanceof HttpError && again.ambiguous)
+                progress.lostSecret = { value: wanted };
+            throw again;
+        });
     }
 }
 /**
@@ -70799,7 +70862,7 @@ async function harborWriteFailed(err, c) {
             // Fall through: the new secret stays valid and must be handed out.
         }
     }
-    return new RecoveryError(`${why}\nHarbor did not take the new client secret, and Pocket ID ${c.pocketId.multipleSecrets ? "still holds it" : "now accepts only it (the old one was replaced)"}. The secret is in this step's masked output client-secret. Recovery: run the action again with client-secret set to that output (\${{ steps.<this step's id>.outputs.client-secret }}), or with rotate-secret: true.`, c.result);
+    return new RecoveryError(`${why}\nHarbor did not take the new client secret, and Pocket ID ${c.pocketId.multipleSecrets ? "still holds it" : `now accepts only it${c.result.clientCreated ? "" : " (the old one was replaced)"}`}. The secret is in this step's masked output client-secret. Recovery: run the action again with client-secret set to that output (\${{ steps.<this step's id>.outputs.client-secret }}), or with rotate-secret: true.`, c.result);
 }
 /** Harbor answers 200 to keys it drops, and its cache may serve old values for a moment. */
 async function readBack(harbor, sent, keys, windowMs, sleep, result) {
@@ -80405,6 +80468,7 @@ function preprocess(fn, schema) {
 // expected, and never echo the value of a secret input.
 
 
+
 const MODES = ["apply", "plan", "verify"];
 /** Inputs whose values are secrets: masked at once, never echoed in a message. */
 const SECRET_INPUTS = ["pocket-id-api-key", "harbor-password", "client-secret", "github-token"];
@@ -80473,6 +80537,10 @@ function inputs_text(input, fallback, max) {
         return value;
     });
 }
+/** A required input (checked with the other fields, so every missing one is named at once). */
+function requiredText(input, what) {
+    return schemas_string().transform((v, ctx) => (v === "" ? inputs_issue(ctx, input, `is required: ${what}.`) : v));
+}
 /** Newlines and/or commas separate items; blanks are dropped. */
 function splitList(v) {
     return v
@@ -80486,8 +80554,9 @@ function baseUrl(input, { required }) {
         if (v === "")
             return required ? inputs_issue(ctx, input, "is required: the base URL, e.g. https://example.com.") : undefined;
         const problem = urlProblem(v);
+        // User info may hold a password: never echoed.
         if (problem)
-            return inputs_issue(ctx, input, `${problem} (got "${v}").`);
+            return inputs_issue(ctx, input, `${problem} (got "${v.replace(/\/\/[^/?#]*@/, "//***@")}").`);
         return v.replace(/\/+$/, "");
     });
 }
@@ -80526,18 +80595,28 @@ function pem() {
                 return inputs_issue(ctx, "ca-certificate", `must be PEM text or the path of a readable PEM file; cannot read "${v}".`);
             }
         }
-        if (!/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(content)) {
+        const certs = content.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+        if (certs.length === 0) {
             return inputs_issue(ctx, "ca-certificate", "must contain a PEM certificate (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----).");
+        }
+        // A damaged certificate would otherwise fail every TLS connection with an obscure error.
+        for (const [i, cert] of certs.entries()) {
+            try {
+                new external_node_crypto_.X509Certificate(cert);
+            }
+            catch {
+                return inputs_issue(ctx, "ca-certificate", `holds a PEM block that is not a valid certificate (certificate ${i + 1} of ${certs.length}).`);
+            }
         }
         return content;
     });
 }
 const schema = object({
     "pocket-id-url": baseUrl("pocket-id-url", { required: true }),
-    "pocket-id-api-key": schemas_string(),
+    "pocket-id-api-key": requiredText("pocket-id-api-key", "a Pocket ID admin API key (or STATIC_API_KEY)"),
     "harbor-url": baseUrl("harbor-url", { required: true }),
     "harbor-username": inputs_text("harbor-username", "admin"),
-    "harbor-password": schemas_string(),
+    "harbor-password": requiredText("harbor-password", "the password of the Harbor local administrator"),
     "ca-certificate": pem(),
     "allow-insecure-http": bool("allow-insecure-http", false),
     "client-id": schemas_string().transform((v, ctx) => {
@@ -80616,12 +80695,6 @@ const schema = object({
     "drift-issue-label": inputs_text("drift-issue-label", "pocket-id-harbor-oidc"),
 })
     .superRefine((s, ctx) => {
-    const need = (input, value, what) => {
-        if (value === "")
-            inputs_issue(ctx, input, `is required: ${what}.`);
-    };
-    need("pocket-id-api-key", s["pocket-id-api-key"], "a Pocket ID admin API key (or STATIC_API_KEY)");
-    need("harbor-password", s["harbor-password"], "the password of the Harbor local administrator");
     for (const input of ["pocket-id-url", "harbor-url", "launch-url"]) {
         const url = s[input];
         if (url?.startsWith("http://") && !isLoopback(url) && !s["allow-insecure-http"]) {
@@ -80732,19 +80805,26 @@ async function observe({ pocketId, harbor, settings: s }) {
         harbor.systemInfo(),
         harbor.configurations(),
     ]);
-    const problems = new Set();
+    // One line per cause: a rejected key or an unreachable server fails every call the same way.
+    const problems = new Map();
+    const add = (err, text) => {
+        const same = err instanceof HttpError && (err.kind !== "status" || err.status === 401 || err.status === 403);
+        const cause = same ? `${err.server} ${err.kind} ${err.status}` : text;
+        if (!problems.has(cause))
+            problems.set(cause, text);
+    };
+    if (user.status === "fulfilled" && !user.value.sysadmin_flag) {
+        problems.set("Harbor status 403", `Harbor user "${user.value.username}" is not a system administrator; the OIDC settings need one (use the local admin).`);
+    }
     for (const r of [version, clients, user, config, info]) {
         if (r.status === "rejected")
-            problems.add(explainReadFailure(r.reason, s));
+            add(r.reason, explainReadFailure(r.reason, s));
     }
     if (discovery.status === "rejected") {
-        problems.add(`the runner could not fetch Pocket ID's discovery document (${s.pocketIdUrl}/.well-known/openid-configuration): ${explainReadFailure(discovery.reason, s)}`);
-    }
-    if (user.status === "fulfilled" && !user.value.sysadmin_flag) {
-        problems.add(`Harbor user "${user.value.username}" is not a system administrator; the OIDC settings need one (use the local admin).`);
+        add(discovery.reason, `the runner could not fetch Pocket ID's discovery document (${s.pocketIdUrl}/.well-known/openid-configuration): ${explainReadFailure(discovery.reason, s)}`);
     }
     if (problems.size > 0)
-        throw new PreflightError([...problems]);
+        throw new PreflightError([...problems.values()]);
     const ok = (r) => r.value;
     const found = ok(clients);
     const observed = {
@@ -81113,8 +81193,9 @@ class PocketIdApi {
     /**
      * Proves a (client ID, secret) pair without a user: a made-up authorization code is refused with
      * invalid_grant (right credentials) or invalid_client (wrong ones). No state is written.
+     * `unclear` learns why an answer was "unknown" (the failed call), for the caller's message.
      */
-    async probeSecret(clientId, secret, redirectUri) {
+    async probeSecret(clientId, secret, redirectUri, unclear) {
         try {
             const res = await this.#http.send("POST", "/api/oidc/token", {
                 auth: false,
@@ -81134,12 +81215,14 @@ class PocketIdApi {
                 return "accepted";
             if (res.status === 401)
                 return "rejected";
+            unclear?.(`Pocket ID: POST /api/oidc/token answered ${res.status}${error ? ` (${error})` : ""}`);
             return "unknown";
         }
         catch (err) {
-            if (err instanceof HttpError)
-                return "unknown";
-            throw err;
+            if (!(err instanceof HttpError))
+                throw err;
+            unclear?.(err.message);
+            return "unknown";
         }
     }
 }
@@ -81205,6 +81288,14 @@ async function writeSummary(r, scrub) {
         lines.push(`- ⚠️ ${cell(w)}`);
     await summary.addRaw(scrub(`${lines.join("\n")}\n`)).write();
 }
+/** The summary of a run that failed before anything was known (inputs, credentials, reachability). */
+async function writeFailureSummary(mode, message) {
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return;
+    const [first = "failed", ...rest] = message.split("\n");
+    const lines = [`### pocket-id-harbor-oidc${mode ? ` (${mode})` : ""}: ❌ ${first}`, "", ...rest];
+    await summary.addRaw(`${lines.join("\n")}\n`).write();
+}
 
 ;// CONCATENATED MODULE: ./src/secrets.ts
 // Every secret the run knows passes through here: masked in the runner's log the moment it is
@@ -81258,9 +81349,11 @@ async function run() {
     for (const name of SECRET_INPUTS)
         secrets.add(getInput(name));
     let report;
+    let mode;
     let transport;
     try {
         const s = readSettings((name) => getInput(name));
+        mode = s.mode;
         const basic = Buffer.from(`${s.harborUsername}:${s.harborPassword}`).toString("base64");
         secrets.add(basic);
         for (const url of [s.pocketIdUrl, s.harborUrl]) {
@@ -81291,8 +81384,10 @@ async function run() {
         for (const n of p.notices)
             notice(n, { title: "pocket-id-harbor-oidc" });
         logChanges(s.mode === "apply" ? "Plan" : "Found differences", publicChanges(p.changes));
-        if (p.problems.length > 0)
-            throw new PreflightError(p.problems);
+        if (p.problems.length > 0) {
+            // verify reports every problem in one go: the drift too, not only what would stop an apply.
+            throw new PreflightError(s.mode === "verify" ? [...p.problems, ...verifyFailures(p, [])] : p.problems);
+        }
         if (s.mode === "apply") {
             const result = await group("Apply", () => apply(p, observed, {
                 pocketId,
@@ -81320,12 +81415,15 @@ async function run() {
     catch (err) {
         const message = secrets.scrub(errorMessage(err));
         if (err instanceof RecoveryError && report)
-            Object.assign(report, applied(report, err.result));
+            Object.assign(report, applied(report, err.result, false));
         if (report) {
             report.outcome = "failed";
             report.headline = message.split("\n")[0] ?? "failed";
             setOutputs(report);
             await writeSummary(report, (t) => secrets.scrub(t)).catch(() => undefined);
+        }
+        else {
+            await writeFailureSummary(mode, message).catch(() => undefined);
         }
         error(message, { title: err instanceof ActionError ? err.title : err instanceof InputError ? "Invalid input" : "pocket-id-harbor-oidc failed" });
         process.exitCode = ExitCode.Failure;
@@ -81371,10 +81469,13 @@ function baseReport(s, o, p) {
         versions: { pocketId: o.pocketIdVersion, harbor: harborVersion(o) },
     };
 }
-function applied(r, a) {
+/** `proven`: false after a RecoveryError, where the final probe failed or never ran. */
+function applied(r, a, proven = true) {
     const checks = [...r.checks];
     if (a.secret)
-        checks.push({ name: "Pocket ID accepts the secret Harbor holds", result: "passed" });
+        checks.push(proven
+            ? { name: "Pocket ID accepts the secret Harbor holds", result: "passed" }
+            : { name: "Pocket ID accepts the secret Harbor holds", result: "failed", detail: "not proven: see the error" });
     return {
         clientId: a.clientId,
         clientSecret: a.secret,

@@ -54,12 +54,30 @@ export class RecoveryError extends ActionError {
 }
 
 export async function apply(p: Plan, o: Observed, d: ApplyDeps): Promise<ApplyResult> {
+  const progress: Progress = { changes: [] };
+  try {
+    return await applySteps(p, o, d, progress);
+  } catch (err) {
+    throw explainFailure(err, progress);
+  }
+}
+
+/** What a run has changed so far, so that any failure can say where it left both servers. */
+interface Progress {
+  changes: string[];
+  result?: ApplyResult;
+  /** A secret POST's answer was lost and not settled (`value`: the secret, when chosen here). */
+  lostSecret?: { value?: string };
+}
+
+async function applySteps(p: Plan, o: Observed, d: ApplyDeps, progress: Progress): Promise<ApplyResult> {
   const { pocketId, harbor, settings: s, secrets, log } = d;
   const sleep = d.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
 
   for (const id of p.secret.revokeFirst) {
     await pocketId.deleteSecret(requireId(p.client.id), id);
     log(`Revoked expired secret ${id} to make room under Pocket ID's cap of 20.`);
+    progress.changes.push(`revoked expired secret ${id}`);
   }
 
   // --- Client -----------------------------------------------------------------------------
@@ -69,20 +87,26 @@ export async function apply(p: Plan, o: Observed, d: ApplyDeps): Promise<ApplyRe
     client = await createClient(pocketId, s, p, log);
     clientCreated = true;
     log(`Created Pocket ID client "${client.name}" (${client.id}).`);
+    progress.changes.push(`created Pocket ID client ${client.id}`);
   } else if (p.client.action === "update" && client) {
     client = await pocketId.updateClient(client, p.client.fields);
     log(`Updated Pocket ID client ${client.id}.`);
+    progress.changes.push(`updated Pocket ID client ${client.id}`);
   }
   if (!client) throw new Error("no client after the client step");
   const clientId = client.id;
   const result: ApplyResult = { clientId, clientCreated, secretIssued: false, harborChanged: false, revoked: 0 };
+  progress.result = result;
 
   // --- Secret -----------------------------------------------------------------------------
   // Secrets that exist before ours: revoked after a rotation, or, on a client created in this
   // run, secrets nobody knows (newer Pocket IDs create one with the client).
   let before: string[] = [];
   if (pocketId.multipleSecrets && (p.secret.kind === "issue" || clientCreated)) {
-    before = clientCreated ? (await pocketId.listSecrets(clientId)).map((x) => x.id) : (o.secrets ?? []).map((x) => x.id);
+    // (Less those already revoked to make room: deleting them again would only count them twice.)
+    before = clientCreated
+      ? (await pocketId.listSecrets(clientId)).map((x) => x.id)
+      : (o.secrets ?? []).map((x) => x.id).filter((id) => !p.secret.revokeFirst.includes(id));
   }
   let issuedId: string | undefined;
   const needsPocketSecret = p.secret.kind === "issue" || (p.secret.kind === "given" && p.secret.setInPocketId);
@@ -90,11 +114,12 @@ export async function apply(p: Plan, o: Observed, d: ApplyDeps): Promise<ApplyRe
   if (needsPocketSecret) {
     const wanted = p.secret.kind === "given" ? s.clientSecret : pocketId.settableSecrets ? generateSecret() : undefined;
     secrets.add(wanted);
-    const issued = await issueSecret(pocketId, clientId, wanted, p, log);
+    const issued = await issueSecret(pocketId, clientId, wanted, p, log, progress);
     secrets.add(issued.secret);
     issuedId = issued.id;
     result.secret = issued.secret;
     result.secretIssued = true;
+    progress.changes.push("issued a client secret");
     log(`Issued a client secret in Pocket ID${pocketId.multipleSecrets ? " (added beside the existing ones)" : " (it replaces the previous one)"}.`);
   }
 
@@ -115,16 +140,20 @@ export async function apply(p: Plan, o: Observed, d: ApplyDeps): Promise<ApplyRe
       log("Harbor's answer to the PUT was lost, but its configuration shows the new values: it went through.");
     }
     result.harborChanged = visibleKeys.length > 0;
+    progress.changes.push("updated Harbor's configuration");
     log(`Harbor: updated ${[...visibleKeys, ...(values.oidc_client_secret ? ["oidc_client_secret"] : [])].join(", ")}.`);
     if (visibleKeys.length > 0) await readBack(harbor, values, visibleKeys, d.readBackWindowMs, sleep, result);
   }
 
   // --- Proof, then revocation ---------------------------------------------------------------
   if (result.secret) {
-    const probe = await pocketId.probeSecret(clientId, result.secret, p.client.fields.callbackURLs[0] ?? "");
+    let why = "";
+    const probe = await pocketId.probeSecret(clientId, result.secret, p.client.fields.callbackURLs[0] ?? "", (w) => {
+      why = `: ${w}`;
+    });
     if (probe !== "accepted") {
       throw new RecoveryError(
-        `Pocket ID ${probe === "rejected" ? "rejects" : "gave no clear answer about"} the client secret Harbor now holds (token-endpoint probe of client ${clientId}). Run the action again with rotate-secret: true to issue and hand over a new one.`,
+        `Pocket ID ${probe === "rejected" ? "rejects" : "gave no clear answer about"} the client secret Harbor now holds (token-endpoint probe of client ${clientId}${why}). Run the action again with rotate-secret: true to issue and hand over a new one.`,
         result,
       );
     }
@@ -143,6 +172,40 @@ export async function apply(p: Plan, o: Observed, d: ApplyDeps): Promise<ApplyRe
     }
   }
   return result;
+}
+
+/**
+ * A failure the steps did not explain themselves (a server error, a lost answer): say what this run
+ * had changed. A rerun reads both servers afresh and goes on from there; only a secret that Harbor
+ * may hold and nobody else knows must reach the user, so then it goes out in the masked output.
+ */
+function explainFailure(err: unknown, { changes, result, lostSecret }: Progress): unknown {
+  if (err instanceof ActionError || !(err instanceof Error)) return err;
+  const maybe = err instanceof HttpError && err.ambiguous && err.method !== "GET" ? " (the failed request itself may have been carried out)" : "";
+  const state =
+    changes.length > 0 ? `Before the failure this run had ${changes.join(", ")}${maybe}.` : `Before the failure this run had changed nothing${maybe}.`;
+  const recovery = `Recovery: run the action again with client-secret set to that output (\${{ steps.<this step's id>.outputs.client-secret }}).`;
+  if (result?.secretIssued) {
+    return new RecoveryError(`${err.message}\n${state} The new client secret is in this step's masked output client-secret. ${recovery}`, result);
+  }
+  // The secret POST may have gone through: the old secret may be gone (before 2.14), and Harbor
+  // does not have the new one. A chosen value can still be handed out; a random one is lost.
+  if (lostSecret?.value && result) {
+    return new RecoveryError(
+      `${err.message}\nWhether Pocket ID stored the new client secret is unknown (its answer was lost), and Harbor was not given it. The secret is in this step's masked output client-secret. ${recovery}`,
+      { ...result, secret: lostSecret.value },
+    );
+  }
+  if (lostSecret) {
+    return new ActionError(
+      "Apply failed",
+      `${err.message}\nPocket ID may have replaced the client secret with one nobody knows (its answer was lost), so the secret Harbor holds may no longer work. Recovery: run the action again with rotate-secret: true.`,
+    );
+  }
+  return new ActionError(
+    "Apply failed",
+    `${err.message}\n${state} Run the action again once the cause is fixed: it reads both servers afresh and goes on from what it finds.`,
+  );
 }
 
 function requireId(id: string | undefined): string {
@@ -168,7 +231,11 @@ async function createClient(pocketId: PocketIdApi, s: Settings, p: Plan, log: (m
           "Client create",
           `After a lost answer Pocket ID has ${found.length} clients named "${s.clientName}"; set client-id to the one to keep and delete the others.`,
         );
-      throw err;
+      // Read back and not there: the create did not go through, and it is the run's first change.
+      throw new ActionError(
+        "Client create",
+        `${err.message}\nPocket ID has no such client, so nothing was changed. Run the action again once the cause is fixed.`,
+      );
     }
     log(`The create's answer was lost, but the client exists (${found[0].id}); going on with it.`);
     created = found[0];
@@ -193,11 +260,13 @@ async function issueSecret(
   wanted: string | undefined,
   p: Plan,
   log: (m: string) => void,
+  progress: Progress,
 ): Promise<{ secret: string; id?: string }> {
   try {
     return await pocketId.createSecret(clientId, wanted);
   } catch (err) {
     if (!(err instanceof HttpError) || !err.ambiguous) throw err;
+    progress.lostSecret = { value: wanted };
     if (wanted) {
       const probe = await pocketId.probeSecret(clientId, wanted, p.client.fields.callbackURLs[0] ?? "");
       if (probe === "accepted") {
@@ -206,9 +275,13 @@ async function issueSecret(
         return { secret: wanted, id };
       }
       if (probe === "unknown") throw err;
+      progress.lostSecret = undefined; // settled: not stored
     }
-    log("The secret POST's answer was lost and the secret was not stored; issuing it once more.");
-    return await pocketId.createSecret(clientId, wanted);
+    log(`The secret POST's answer was lost${wanted ? " and the secret was not stored" : ""}; issuing it once more.`);
+    return await pocketId.createSecret(clientId, wanted).catch((again: unknown) => {
+      if (again instanceof HttpError && again.ambiguous) progress.lostSecret = { value: wanted };
+      throw again;
+    });
   }
 }
 
@@ -254,7 +327,7 @@ async function harborWriteFailed(
     }
   }
   return new RecoveryError(
-    `${why}\nHarbor did not take the new client secret, and Pocket ID ${c.pocketId.multipleSecrets ? "still holds it" : "now accepts only it (the old one was replaced)"}. The secret is in this step's masked output client-secret. Recovery: run the action again with client-secret set to that output (\${{ steps.<this step's id>.outputs.client-secret }}), or with rotate-secret: true.`,
+    `${why}\nHarbor did not take the new client secret, and Pocket ID ${c.pocketId.multipleSecrets ? "still holds it" : `now accepts only it${c.result.clientCreated ? "" : " (the old one was replaced)"}`}. The secret is in this step's masked output client-secret. Recovery: run the action again with client-secret set to that output (\${{ steps.<this step's id>.outputs.client-secret }}), or with rotate-secret: true.`,
     c.result,
   );
 }

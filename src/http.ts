@@ -49,12 +49,16 @@ export interface Transport {
   close(): Promise<void>;
 }
 
-/** Delay before retry number `attempt` (1-based): exponential backoff with full jitter, or Retry-After. */
+/**
+ * Delay before retry number `attempt` (1-based): exponential backoff with jitter, or Retry-After.
+ * A Retry-After beyond 3 × maxDelayMs gives Infinity (no retry): trying earlier than the server
+ * asked would not honour it, and waiting longer would not be bounded.
+ */
 export function retryDelay(attempt: number, policy: RetryPolicy, random: () => number, retryAfter?: string): number {
   if (retryAfter) {
     const seconds = Number(retryAfter);
     const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(retryAfter) - Date.now();
-    if (ms >= 0) return Math.min(ms, policy.maxDelayMs * 3);
+    if (ms >= 0) return ms <= policy.maxDelayMs * 3 ? ms : Number.POSITIVE_INFINITY;
   }
   const ceiling = Math.min(policy.baseDelayMs * 2 ** (attempt - 1), policy.maxDelayMs);
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
@@ -107,7 +111,6 @@ export class HttpError extends Error {
   readonly status?: number;
   readonly code?: string;
   readonly serverMessage?: string;
-  readonly body?: unknown;
 
   constructor(init: {
     server: string;
@@ -117,7 +120,6 @@ export class HttpError extends Error {
     status?: number;
     code?: string;
     serverMessage?: string;
-    body?: unknown;
     detail?: string;
   }) {
     const what = `${init.server}: ${init.method} ${init.path}`;
@@ -138,7 +140,6 @@ export class HttpError extends Error {
     this.status = init.status;
     this.code = init.code;
     this.serverMessage = init.serverMessage;
-    this.body = init.body;
   }
 
   /** True when the request may have reached the server and been carried out (no answer came back). */
@@ -228,8 +229,17 @@ export class HttpClient {
     const url = new URL(this.baseUrl + path);
     for (const [k, v] of Object.entries(ro.query ?? {})) url.searchParams.set(k, String(v));
     const retry = ro.retry ?? ["GET", "PUT", "DELETE"].includes(method);
+    // The server's own words may echo what it was sent (a key, a password): scrubbed here, and the
+    // body itself is not kept, so no error object holds an unscrubbed server text.
     const fail = (init: Omit<ConstructorParameters<typeof HttpError>[0], "server" | "method" | "path">) =>
-      new HttpError({ server: this.server, method, path, ...init, serverMessage: init.serverMessage && scrub(init.serverMessage) });
+      new HttpError({
+        server: this.server,
+        method,
+        path,
+        ...init,
+        code: init.code && scrub(init.code),
+        serverMessage: init.serverMessage && scrub(init.serverMessage),
+      });
 
     const remaining = transport.deadline - Date.now();
     if (remaining <= 0) throw fail({ kind: "timeout", detail: "the action's overall deadline has passed" });
@@ -247,7 +257,7 @@ export class HttpClient {
       const code = (err as { code?: string }).code ?? (err as Error).name;
       const timedOut = /TIMEOUT|AbortError|TimeoutError/i.test(code);
       const detail = timedOut
-        ? `no answer within ${Math.round(transport.timeoutMs / 1000)} s (input request-timeout)`
+        ? `no answer within ${transport.timeoutMs / 1000} s (input request-timeout)`
         : `${scrub((err as Error).message)}${code ? ` [${code}]` : ""}`;
       throw fail({ kind: timedOut ? "timeout" : "network", detail });
     }
@@ -265,7 +275,7 @@ export class HttpClient {
     const ok = (res.statusCode >= 200 && res.statusCode < 300) || ro.accept?.includes(res.statusCode);
     if (!ok) {
       const { code, message } = serverError(parsed);
-      throw fail({ kind: "status", status: res.statusCode, code, serverMessage: message, body: parsed });
+      throw fail({ kind: "status", status: res.statusCode, code, serverMessage: message });
     }
     return { status: res.statusCode, headers: res.headers, body: parsed as T };
   }

@@ -1,6 +1,7 @@
 // Every input of the contract (../action.yml), read through one zod schema into a typed,
 // normalised Settings object before any request is sent. Messages name the input and what is
 // expected, and never echo the value of a secret input.
+import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as z from "zod";
 
@@ -81,6 +82,11 @@ function text(input: InputName, fallback: string, max?: number) {
   });
 }
 
+/** A required input (checked with the other fields, so every missing one is named at once). */
+function requiredText(input: InputName, what: string) {
+  return z.string().transform((v, ctx) => (v === "" ? issue(ctx, input, `is required: ${what}.`) : v));
+}
+
 /** Newlines and/or commas separate items; blanks are dropped. */
 export function splitList(v: string): string[] {
   return v
@@ -94,7 +100,8 @@ function baseUrl(input: InputName, { required }: { required: boolean }) {
   return z.string().transform((v, ctx): string | undefined => {
     if (v === "") return required ? issue(ctx, input, "is required: the base URL, e.g. https://example.com.") : undefined;
     const problem = urlProblem(v);
-    if (problem) return issue(ctx, input, `${problem} (got "${v}").`);
+    // User info may hold a password: never echoed.
+    if (problem) return issue(ctx, input, `${problem} (got "${v.replace(/\/\/[^/?#]*@/, "//***@")}").`);
     return v.replace(/\/+$/, "");
   });
 }
@@ -129,8 +136,17 @@ function pem() {
         return issue(ctx, "ca-certificate", `must be PEM text or the path of a readable PEM file; cannot read "${v}".`);
       }
     }
-    if (!/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(content)) {
+    const certs = content.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    if (certs.length === 0) {
       return issue(ctx, "ca-certificate", "must contain a PEM certificate (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----).");
+    }
+    // A damaged certificate would otherwise fail every TLS connection with an obscure error.
+    for (const [i, cert] of certs.entries()) {
+      try {
+        new X509Certificate(cert);
+      } catch {
+        return issue(ctx, "ca-certificate", `holds a PEM block that is not a valid certificate (certificate ${i + 1} of ${certs.length}).`);
+      }
     }
     return content;
   });
@@ -139,10 +155,10 @@ function pem() {
 const schema = z
   .object({
     "pocket-id-url": baseUrl("pocket-id-url", { required: true }),
-    "pocket-id-api-key": z.string(),
+    "pocket-id-api-key": requiredText("pocket-id-api-key", "a Pocket ID admin API key (or STATIC_API_KEY)"),
     "harbor-url": baseUrl("harbor-url", { required: true }),
     "harbor-username": text("harbor-username", "admin"),
-    "harbor-password": z.string(),
+    "harbor-password": requiredText("harbor-password", "the password of the Harbor local administrator"),
     "ca-certificate": pem(),
     "allow-insecure-http": bool("allow-insecure-http", false),
     "client-id": z.string().transform((v, ctx) => {
@@ -216,11 +232,6 @@ const schema = z
     "drift-issue-label": text("drift-issue-label", "pocket-id-harbor-oidc"),
   })
   .superRefine((s, ctx) => {
-    const need = (input: InputName, value: string, what: string) => {
-      if (value === "") issue(ctx, input, `is required: ${what}.`);
-    };
-    need("pocket-id-api-key", s["pocket-id-api-key"], "a Pocket ID admin API key (or STATIC_API_KEY)");
-    need("harbor-password", s["harbor-password"], "the password of the Harbor local administrator");
     for (const input of ["pocket-id-url", "harbor-url", "launch-url"] as const) {
       const url = s[input];
       if (url?.startsWith("http://") && !isLoopback(url) && !s["allow-insecure-http"]) {

@@ -5,11 +5,11 @@ import { type ApplyResult, apply, RecoveryError } from "./apply.js";
 import { ActionError, PreflightError } from "./errors.js";
 import { HarborApi } from "./harbor.js";
 import { createTransport, HttpClient, type Transport } from "./http.js";
-import { InputError, isLoopback, readSettings, SECRET_INPUTS, type Settings } from "./inputs.js";
+import { InputError, isLoopback, type Mode, readSettings, SECRET_INPUTS, type Settings } from "./inputs.js";
 import { type Observed, observe } from "./observe.js";
 import { harborVersion, type Plan, plan } from "./plan.js";
 import { PocketIdApi } from "./pocket-id.js";
-import { type Check, changeLine, logChanges, publicChanges, type RunReport, setOutputs, writeSummary } from "./report.js";
+import { type Check, changeLine, logChanges, publicChanges, type RunReport, setOutputs, writeFailureSummary, writeSummary } from "./report.js";
 import { SecretRegistry } from "./secrets.js";
 
 export async function run(): Promise<void> {
@@ -17,9 +17,11 @@ export async function run(): Promise<void> {
   // Mask secret inputs before anything else can print them.
   for (const name of SECRET_INPUTS) secrets.add(core.getInput(name));
   let report: RunReport | undefined;
+  let mode: Mode | undefined;
   let transport: Transport | undefined;
   try {
     const s = readSettings((name) => core.getInput(name));
+    mode = s.mode;
     const basic = Buffer.from(`${s.harborUsername}:${s.harborPassword}`).toString("base64");
     secrets.add(basic);
     for (const url of [s.pocketIdUrl, s.harborUrl]) {
@@ -50,7 +52,10 @@ export async function run(): Promise<void> {
     for (const w of p.warnings) core.warning(w, { title: "pocket-id-harbor-oidc" });
     for (const n of p.notices) core.notice(n, { title: "pocket-id-harbor-oidc" });
     logChanges(s.mode === "apply" ? "Plan" : "Found differences", publicChanges(p.changes));
-    if (p.problems.length > 0) throw new PreflightError(p.problems);
+    if (p.problems.length > 0) {
+      // verify reports every problem in one go: the drift too, not only what would stop an apply.
+      throw new PreflightError(s.mode === "verify" ? [...p.problems, ...verifyFailures(p, [])] : p.problems);
+    }
 
     if (s.mode === "apply") {
       const result = await core.group("Apply", () =>
@@ -78,12 +83,14 @@ export async function run(): Promise<void> {
     await writeSummary(report, (t) => secrets.scrub(t));
   } catch (err) {
     const message = secrets.scrub(errorMessage(err));
-    if (err instanceof RecoveryError && report) Object.assign(report, applied(report, err.result));
+    if (err instanceof RecoveryError && report) Object.assign(report, applied(report, err.result, false));
     if (report) {
       report.outcome = "failed";
       report.headline = message.split("\n")[0] ?? "failed";
       setOutputs(report);
       await writeSummary(report, (t) => secrets.scrub(t)).catch(() => undefined);
+    } else {
+      await writeFailureSummary(mode, message).catch(() => undefined);
     }
     core.error(message, { title: err instanceof ActionError ? err.title : err instanceof InputError ? "Invalid input" : "pocket-id-harbor-oidc failed" });
     process.exitCode = core.ExitCode.Failure;
@@ -130,9 +137,15 @@ function baseReport(s: Settings, o: Observed, p: Plan): RunReport {
   };
 }
 
-function applied(r: RunReport, a: ApplyResult): Partial<RunReport> {
+/** `proven`: false after a RecoveryError, where the final probe failed or never ran. */
+function applied(r: RunReport, a: ApplyResult, proven = true): Partial<RunReport> {
   const checks = [...r.checks];
-  if (a.secret) checks.push({ name: "Pocket ID accepts the secret Harbor holds", result: "passed" });
+  if (a.secret)
+    checks.push(
+      proven
+        ? { name: "Pocket ID accepts the secret Harbor holds", result: "passed" }
+        : { name: "Pocket ID accepts the secret Harbor holds", result: "failed", detail: "not proven: see the error" },
+    );
   return {
     clientId: a.clientId,
     clientSecret: a.secret,

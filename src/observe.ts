@@ -67,19 +67,26 @@ export async function observe({ pocketId, harbor, settings: s }: ObserveDeps): P
     harbor.systemInfo(),
     harbor.configurations(),
   ]);
-  const problems = new Set<string>();
+  // One line per cause: a rejected key or an unreachable server fails every call the same way.
+  const problems = new Map<string, string>();
+  const add = (err: unknown, text: string) => {
+    const same = err instanceof HttpError && (err.kind !== "status" || err.status === 401 || err.status === 403);
+    const cause = same ? `${err.server} ${err.kind} ${err.status}` : text;
+    if (!problems.has(cause)) problems.set(cause, text);
+  };
+  if (user.status === "fulfilled" && !user.value.sysadmin_flag) {
+    problems.set("Harbor status 403", `Harbor user "${user.value.username}" is not a system administrator; the OIDC settings need one (use the local admin).`);
+  }
   for (const r of [version, clients, user, config, info]) {
-    if (r.status === "rejected") problems.add(explainReadFailure(r.reason, s));
+    if (r.status === "rejected") add(r.reason, explainReadFailure(r.reason, s));
   }
   if (discovery.status === "rejected") {
-    problems.add(
+    add(
+      discovery.reason,
       `the runner could not fetch Pocket ID's discovery document (${s.pocketIdUrl}/.well-known/openid-configuration): ${explainReadFailure(discovery.reason, s)}`,
     );
   }
-  if (user.status === "fulfilled" && !user.value.sysadmin_flag) {
-    problems.add(`Harbor user "${user.value.username}" is not a system administrator; the OIDC settings need one (use the local admin).`);
-  }
-  if (problems.size > 0) throw new PreflightError([...problems]);
+  if (problems.size > 0) throw new PreflightError([...problems.values()]);
   const ok = <T>(r: PromiseSettledResult<T>): T => (r as PromiseFulfilledResult<T>).value;
 
   const found = ok(clients);

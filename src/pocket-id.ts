@@ -158,8 +158,9 @@ export class PocketIdApi {
   /**
    * Proves a (client ID, secret) pair without a user: a made-up authorization code is refused with
    * invalid_grant (right credentials) or invalid_client (wrong ones). No state is written.
+   * `unclear` learns why an answer was "unknown" (the failed call), for the caller's message.
    */
-  async probeSecret(clientId: string, secret: string, redirectUri: string): Promise<ProbeResult> {
+  async probeSecret(clientId: string, secret: string, redirectUri: string, unclear?: (why: string) => void): Promise<ProbeResult> {
     try {
       const res = await this.#http.send<{ error?: string }>("POST", "/api/oidc/token", {
         auth: false,
@@ -177,10 +178,12 @@ export class PocketIdApi {
       const error = typeof res.body?.error === "string" ? res.body.error : "";
       if (res.status === 400 && (error === "invalid_grant" || error === "Invalid authorization code")) return "accepted";
       if (res.status === 401) return "rejected";
+      unclear?.(`Pocket ID: POST /api/oidc/token answered ${res.status}${error ? ` (${error})` : ""}`);
       return "unknown";
     } catch (err) {
-      if (err instanceof HttpError) return "unknown";
-      throw err;
+      if (!(err instanceof HttpError)) throw err;
+      unclear?.(err.message);
+      return "unknown";
     }
   }
 }

@@ -88,3 +88,11 @@ export async function writeSummary(r: RunReport, scrub: (s: string) => string): 
   for (const w of r.warnings) lines.push(`- ⚠️ ${cell(w)}`);
   await core.summary.addRaw(scrub(`${lines.join("\n")}\n`)).write();
 }
+
+/** The summary of a run that failed before anything was known (inputs, credentials, reachability). */
+export async function writeFailureSummary(mode: Mode | undefined, message: string): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  const [first = "failed", ...rest] = message.split("\n");
+  const lines = [`### pocket-id-harbor-oidc${mode ? ` (${mode})` : ""}: ❌ ${first}`, "", ...rest];
+  await core.summary.addRaw(`${lines.join("\n")}\n`).write();
+}
