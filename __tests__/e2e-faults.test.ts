@@ -19,6 +19,8 @@ interface Call {
   retried: boolean;
   /** A create that, after a lost answer, is settled by reading back (client) or probing (secret). */
   settledAfterLoss?: "always" | "if-processed";
+  /** Made after the secret is proven, only to tidy up: its failure is a warning, not a failure. */
+  tidyUp?: true;
 }
 
 // The apply path of a fresh setup with client-id: harbor, in the order a clean run sends them
@@ -27,9 +29,11 @@ const CALLS: Call[] = [
   { server: "Pocket ID", method: "GET", path: "/api/version/current", retried: true },
   { server: "Pocket ID", method: "GET", path: "/.well-known/openid-configuration", retried: true },
   { server: "Pocket ID", method: "GET", path: "/api/oidc/clients/harbor", retried: true },
-  // Nothing found after a lost answer: the action stops rather than create blindly.
-  { server: "Pocket ID", method: "POST", path: "/api/oidc/clients", retried: false, settledAfterLoss: "if-processed" },
-  { server: "Pocket ID", method: "GET", path: "/api/oidc/clients/harbor/secrets", retried: true },
+  // A lost answer is settled by reading back; not there, one more POST is safe with a fixed ID
+  // (a taken ID is refused). Without client-id the action stops instead (e2e-secrets covers it).
+  { server: "Pocket ID", method: "POST", path: "/api/oidc/clients", retried: false, settledAfterLoss: "always" },
+  // Lists a new client's secrets to revoke any the action did not issue (newer Pocket IDs make one).
+  { server: "Pocket ID", method: "GET", path: "/api/oidc/clients/harbor/secrets", retried: true, tidyUp: true },
   // The action picks the secret's value, so a lost answer is settled by probing it.
   { server: "Pocket ID", method: "POST", path: "/api/oidc/clients/harbor/secrets", retried: false, settledAfterLoss: "always" },
   { server: "Pocket ID", method: "POST", path: "/api/oidc/token", retried: true },
@@ -66,7 +70,7 @@ function faultFor(call: Call, kind: Kind): Fault {
 
 /** What the action must do: succeed, or fail cleanly (stop and say so). */
 function expected(call: Call, kind: Kind): "success" | "failure" {
-  if (kind === "500") return "failure"; // a real server error: not retried, nothing guessed
+  if (kind === "500") return call.tidyUp ? "success" : "failure"; // a real server error: not retried, nothing guessed
   if (call.retried) return "success"; // one 503/429/reset/hang/lost answer: retried
   if (kind === "503" || kind === "429") return "failure"; // a create is never repeated blindly
   // A lost answer (reset: not processed; reset-after: processed; hang: never processed here).
@@ -165,7 +169,8 @@ describe("fault matrix, apply path of a fresh setup (client-id: harbor, request-
       if (outcome === "success") {
         assertConfigured(r, p, h);
         // Retried: the call was made again and went through.
-        if (call.retried) expect(hits.length).toBeGreaterThanOrEqual(2);
+        if (call.retried && !(call.tidyUp && kind === "500")) expect(hits.length).toBeGreaterThanOrEqual(2);
+        if (call.tidyUp && kind === "500") expect(r.stdout).toMatch(/^::warning::Could not list the secrets of client harbor/m);
         return;
       }
       expect(r.code).not.toBe(0);

@@ -339,6 +339,17 @@ describe("mode: plan", () => {
     expect(r.summary).toContain("| harbor | auth_mode | db_auth | oidc_auth |");
   });
 
+  it("reports what would stop an apply, yet succeeds and changes nothing", async () => {
+    const { pocketId, harbor } = await servers({}, { users: ["alice"] });
+    const r = await run(pocketId, harbor, { mode: "plan" });
+    expect(r.code, why(r)).toBe(0);
+    noWrites(pocketId, harbor);
+    expect(r.stdout).toMatch(/^::warning title=apply would stop here::Harbor refuses to switch auth_mode/m);
+    expect(r.summary).toMatch(/apply would stop on 1 problem/);
+    expect(r.summary).toMatch(/apply would stop: Harbor refuses to switch auth_mode from db_auth to oidc_auth: 1 user/);
+    expect(r.outputs.drift).toBe("true");
+  });
+
   it("on an in-sync setup: no drift, no changes", async () => {
     const { pocketId, harbor, unchanged } = await synced();
     const r = await run(pocketId, harbor, { mode: "plan" });

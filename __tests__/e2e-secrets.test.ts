@@ -418,14 +418,26 @@ describe.each(["2.14.0", "2.13.0", "2.12.0", "2.9.0"])("faults on Pocket ID %s",
     expect(e.pocketId.acceptsSecret(id, e.harbor.secret() as string)).toBe(true);
   });
 
-  it("the client create fails before commit (reset): nothing is created, nothing changed", async () => {
+  it("the client create fails before commit (reset), with client-id: created once more, exactly one client", async () => {
     const e = await start(version);
     e.pocketId.fault({ ...CREATE, kind: "reset" });
     const r = await e.run();
+    expectSafeEnd(r, e);
+    expect(r.code, r.stdout).toBe(0);
+    expect(e.pocketId.requests.filter((q) => q.method === "POST" && q.path === "/api/oidc/clients")).toHaveLength(2);
+    expect(e.pocketId.clients()).toHaveLength(1);
+    expect(r.stdout).toMatch(/creating it once more/);
+    expectHandedOver(r, e);
+  });
+
+  it("the client create fails before commit (reset), without client-id: nothing is created, nothing changed", async () => {
+    const e = await start(version);
+    e.pocketId.fault({ ...CREATE, kind: "reset" });
+    const r = await e.run({ "client-id": "" });
     expect(r.code).toBe(1);
     expect(e.pocketId.clients()).toEqual([]);
     expect(e.harbor.writes()).toEqual([]);
-    expect(message(r)).toMatch(/POST \/api\/oidc\/clients/);
+    expect(message(r)).toMatch(/POST \/api\/oidc\/clients[\s\S]*nothing was changed/);
     expectSafeEnd(r, e);
   });
 

@@ -70660,15 +70660,6 @@ async function applySteps(p, o, d, progress) {
     const result = { clientId, clientCreated, secretIssued: false, harborChanged: false, revoked: 0 };
     progress.result = result;
     // --- Secret -----------------------------------------------------------------------------
-    // Secrets that exist before ours: revoked after a rotation, or, on a client created in this
-    // run, secrets nobody knows (newer Pocket IDs create one with the client).
-    let before = [];
-    if (pocketId.multipleSecrets && (p.secret.kind === "issue" || clientCreated)) {
-        // (Less those already revoked to make room: deleting them again would only count them twice.)
-        before = clientCreated
-            ? (await pocketId.listSecrets(clientId)).map((x) => x.id)
-            : (o.secrets ?? []).map((x) => x.id).filter((id) => !p.secret.revokeFirst.includes(id));
-    }
     let issuedId;
     const needsPocketSecret = p.secret.kind === "issue" || (p.secret.kind === "given" && p.secret.setInPocketId);
     if (p.secret.kind === "given")
@@ -70706,33 +70697,35 @@ async function applySteps(p, o, d, progress) {
         result.harborChanged = visibleKeys.length > 0;
         progress.changes.push("updated Harbor's configuration");
         log(`Harbor: updated ${[...visibleKeys, ...(values.oidc_client_secret ? ["oidc_client_secret"] : [])].join(", ")}.`);
-        if (visibleKeys.length > 0)
-            await readBack(harbor, values, visibleKeys, d.readBackWindowMs, sleep, result);
     }
-    // --- Proof, then revocation ---------------------------------------------------------------
+    // --- Read-back, proof and the list of what to revoke (independent: in parallel) ---------
+    const [, probe, revocable] = await Promise.all([
+        visibleKeys.length > 0 ? readBack(harbor, values, visibleKeys, d.readBackWindowMs, sleep, result) : undefined,
+        result.secret ? proveSecret(pocketId, clientId, result.secret, p) : undefined,
+        issuedId
+            ? revocableSecrets(pocketId, p, o, clientId, clientCreated).catch((err) => {
+                d.warn(`Could not list the secrets of client ${clientId} to revoke old ones: ${err.message}. Check them in Pocket ID.`);
+                return [];
+            })
+            : [],
+    ]);
     if (result.secret) {
-        let why = "";
-        const probe = await pocketId.probeSecret(clientId, result.secret, p.client.fields.callbackURLs[0] ?? "", (w) => {
-            why = `: ${w}`;
-        });
-        if (probe !== "accepted") {
-            throw new RecoveryError(`Pocket ID ${probe === "rejected" ? "rejects" : "gave no clear answer about"} the client secret Harbor now holds (token-endpoint probe of client ${clientId}${why}). Run the action again with rotate-secret: true to issue and hand over a new one.`, result);
+        if (probe && probe.result !== "accepted") {
+            throw new RecoveryError(`Pocket ID ${probe.result === "rejected" ? "rejects" : "gave no clear answer about"} the client secret Harbor now holds (token-endpoint probe of client ${clientId}${probe.why}). Run the action again with rotate-secret: true to issue and hand over a new one.`, result);
         }
         log("Pocket ID accepts the secret Harbor holds (token-endpoint probe).");
-        if (pocketId.multipleSecrets && issuedId) {
-            const revoke = p.secret.kind === "issue" && p.secret.revokeOlder ? before : clientCreated ? before : [];
-            for (const id of revoke.filter((x) => x !== issuedId)) {
-                try {
-                    await pocketId.deleteSecret(clientId, id);
-                    result.revoked++;
-                }
-                catch (err) {
-                    d.warn(`Could not revoke old secret ${id} of client ${clientId}: ${err.message}. Delete it in Pocket ID.`);
-                }
+        // Only now, with ours proven, do older secrets go.
+        for (const id of revocable.filter((x) => x !== issuedId)) {
+            try {
+                await pocketId.deleteSecret(clientId, id);
+                result.revoked++;
             }
-            if (result.revoked)
-                log(`Revoked ${result.revoked} older secret(s) of client ${clientId}.`);
+            catch (err) {
+                d.warn(`Could not revoke old secret ${id} of client ${clientId}: ${err.message}. Delete it in Pocket ID.`);
+            }
         }
+        if (result.revoked)
+            log(`Revoked ${result.revoked} older secret(s) of client ${clientId}.`);
     }
     return result;
 }
@@ -70760,13 +70753,35 @@ function explainFailure(err, { changes, result, lostSecret }) {
     }
     return new ActionError("Apply failed", `${err.message}\n${state} Run the action again once the cause is fixed: it reads both servers afresh and goes on from what it finds.`);
 }
+/**
+ * Secrets to revoke once ours is proven: the older ones after a rotation (as found in
+ * preflight, less those already revoked for room); on a client created in this run, any secret
+ * we did not issue (newer Pocket IDs make one with the client, and nobody knows it).
+ */
+async function revocableSecrets(pocketId, p, o, clientId, clientCreated) {
+    if (!pocketId.multipleSecrets)
+        return [];
+    if (clientCreated)
+        return (await pocketId.listSecrets(clientId)).map((x) => x.id);
+    if (p.secret.kind === "issue" && p.secret.revokeOlder)
+        return (o.secrets ?? []).map((x) => x.id).filter((id) => !p.secret.revokeFirst.includes(id));
+    return [];
+}
+/** The final proof: Pocket ID accepts the secret Harbor was given (why not, when it is unclear). */
+async function proveSecret(pocketId, clientId, secret, p) {
+    let why = "";
+    const result = await pocketId.probeSecret(clientId, secret, p.client.fields.callbackURLs[0] ?? "", (w) => {
+        why = `: ${w}`;
+    });
+    return { result, why };
+}
 function requireId(id) {
     if (!id)
         throw new Error("client ID unknown");
     return id;
 }
 /** POST the client; after a lost answer, look for it before deciding anything. */
-async function createClient(pocketId, s, p, log) {
+async function createClient(pocketId, s, p, log, attempt = 1) {
     const find = async () => s.clientId ? [await pocketId.getClient(s.clientId)].filter((c) => c !== undefined) : await pocketId.findClientsByName(s.clientName);
     let created;
     try {
@@ -70781,7 +70796,12 @@ async function createClient(pocketId, s, p, log) {
         if (found.length !== 1 || !found[0]) {
             if (found.length > 1)
                 throw new ActionError("Client create", `After a lost answer Pocket ID has ${found.length} clients named "${s.clientName}"; set client-id to the one to keep and delete the others.`);
-            // Read back and not there: the create did not go through, and it is the run's first change.
+            // Read back and not there: the create did not go through. With a fixed ID one more POST
+            // cannot make a duplicate (Pocket ID refuses a taken ID); by name it could, so stop there.
+            if (s.clientId && err.ambiguous && attempt === 1) {
+                log("The create's answer was lost and the client is not there; creating it once more (a fixed ID cannot be taken twice).");
+                return createClient(pocketId, s, p, log, 2);
+            }
             throw new ActionError("Client create", `${err.message}\nPocket ID has no such client, so nothing was changed. Run the action again once the cause is fixed.`);
         }
         log(`The create's answer was lost, but the client exists (${found[0].id}); going on with it.`);
@@ -81067,7 +81087,8 @@ function plan(s, o) {
         const who = o.lockingUsers !== undefined ? `${o.lockingUsers}${o.lockingUsers >= 100 ? " or more" : ""} user(s) besides admin exist` : "users besides admin exist";
         problems.push(`Harbor refuses to switch auth_mode from ${String(config.auth_mode.value)} to oidc_auth: ${who} in its database, and Harbor allows changing the auth mode only while admin is the only user. Ways out: delete those users in Harbor (Administration → Users; deleted users no longer count), or use a fresh Harbor; then run again.`);
     }
-    if (s.testOidc && o.ping && !o.ping.ok) {
+    // In verify the failed test is reported as a failed check, with the same explanation.
+    if (s.testOidc && o.ping && !o.ping.ok && s.mode !== "verify") {
         problems.push(`Harbor's "Test OIDC server" failed for ${issuer} (${o.ping.message ?? "no reason given"}). The runner fetched Pocket ID's discovery document, so Harbor cannot reach Pocket ID from its own network or does not trust its certificate (verify-cert: ${s.verifyCert}). Harbor core's log has the cause.`);
     }
     if (!s.verifyCert)
@@ -81384,11 +81405,9 @@ async function run() {
         for (const n of p.notices)
             notice(n, { title: "pocket-id-harbor-oidc" });
         logChanges(s.mode === "apply" ? "Plan" : "Found differences", publicChanges(p.changes));
-        if (p.problems.length > 0) {
-            // verify reports every problem in one go: the drift too, not only what would stop an apply.
-            throw new PreflightError(s.mode === "verify" ? [...p.problems, ...verifyFailures(p, [])] : p.problems);
-        }
         if (s.mode === "apply") {
+            if (p.problems.length > 0)
+                throw new PreflightError(p.problems);
             const result = await group("Apply", () => apply(p, observed, {
                 pocketId,
                 harbor,
@@ -81401,13 +81420,19 @@ async function run() {
             Object.assign(report, applied(report, result));
             report.headline = p.changes.length === 0 ? "nothing to change" : `${p.changes.length} change(s) applied`;
         }
+        else if (s.mode === "plan") {
+            // A plan succeeds: it reports what apply would do, and what would stop it.
+            for (const problem of p.problems)
+                warning(problem, { title: "apply would stop here" });
+            report.warnings = [...p.problems.map((x) => `apply would stop: ${x}`), ...report.warnings];
+            report.headline = `${p.changes.length === 0 ? "nothing to change" : `${p.changes.length} change(s) to make`}${p.problems.length ? `; apply would stop on ${p.problems.length} problem(s)` : ""}`;
+        }
         else {
-            const failures = s.mode === "verify" ? verifyFailures(p, report.checks) : [];
+            // verify: every problem, difference and failed check, one line each.
+            const failures = [...p.problems, ...verifyFailures(p, report.checks)];
             report.headline = p.changes.length === 0 ? "in sync" : `${p.changes.length} difference(s) found`;
-            if (failures.length > 0) {
-                report.outcome = "failed";
+            if (failures.length > 0)
                 throw new ActionError("Verification failed", `Verification failed:\n${failures.map((f) => `- ${f}`).join("\n")}`);
-            }
         }
         setOutputs(report);
         await writeSummary(report, (t) => secrets.scrub(t));
@@ -81443,7 +81468,13 @@ function baseReport(s, o, p) {
         { name: `Harbor credentials (${s.harborUsername}, system admin)`, result: "passed" },
         { name: "Discovery from the runner", result: "passed", detail: p.issuer },
         s.testOidc && o.ping
-            ? { name: "Harbor's Test OIDC server", result: o.ping.ok ? "passed" : "failed", detail: o.ping.ok ? p.issuer : o.ping.message }
+            ? {
+                name: "Harbor's Test OIDC server",
+                result: o.ping.ok ? "passed" : "failed",
+                detail: o.ping.ok
+                    ? p.issuer
+                    : `${o.ping.message ?? "failed"}; the runner could fetch discovery, so Harbor cannot reach Pocket ID or does not trust its certificate`,
+            }
             : { name: "Harbor's Test OIDC server", result: "skipped", detail: "test-oidc: false" },
     ];
     if (s.clientSecret && o.givenSecretProbe) {

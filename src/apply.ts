@@ -9,7 +9,7 @@ import { HttpError } from "./http.js";
 import type { Settings } from "./inputs.js";
 import type { Observed } from "./observe.js";
 import type { Plan } from "./plan.js";
-import type { OidcClient, PocketIdApi } from "./pocket-id.js";
+import type { OidcClient, PocketIdApi, ProbeResult } from "./pocket-id.js";
 import type { SecretRegistry } from "./secrets.js";
 
 export interface ApplyResult {
@@ -99,15 +99,6 @@ async function applySteps(p: Plan, o: Observed, d: ApplyDeps, progress: Progress
   progress.result = result;
 
   // --- Secret -----------------------------------------------------------------------------
-  // Secrets that exist before ours: revoked after a rotation, or, on a client created in this
-  // run, secrets nobody knows (newer Pocket IDs create one with the client).
-  let before: string[] = [];
-  if (pocketId.multipleSecrets && (p.secret.kind === "issue" || clientCreated)) {
-    // (Less those already revoked to make room: deleting them again would only count them twice.)
-    before = clientCreated
-      ? (await pocketId.listSecrets(clientId)).map((x) => x.id)
-      : (o.secrets ?? []).map((x) => x.id).filter((id) => !p.secret.revokeFirst.includes(id));
-  }
   let issuedId: string | undefined;
   const needsPocketSecret = p.secret.kind === "issue" || (p.secret.kind === "given" && p.secret.setInPocketId);
   if (p.secret.kind === "given") result.secret = s.clientSecret;
@@ -142,34 +133,37 @@ async function applySteps(p: Plan, o: Observed, d: ApplyDeps, progress: Progress
     result.harborChanged = visibleKeys.length > 0;
     progress.changes.push("updated Harbor's configuration");
     log(`Harbor: updated ${[...visibleKeys, ...(values.oidc_client_secret ? ["oidc_client_secret"] : [])].join(", ")}.`);
-    if (visibleKeys.length > 0) await readBack(harbor, values, visibleKeys, d.readBackWindowMs, sleep, result);
   }
 
-  // --- Proof, then revocation ---------------------------------------------------------------
+  // --- Read-back, proof and the list of what to revoke (independent: in parallel) ---------
+  const [, probe, revocable] = await Promise.all([
+    visibleKeys.length > 0 ? readBack(harbor, values, visibleKeys, d.readBackWindowMs, sleep, result) : undefined,
+    result.secret ? proveSecret(pocketId, clientId, result.secret, p) : undefined,
+    issuedId
+      ? revocableSecrets(pocketId, p, o, clientId, clientCreated).catch((err: Error) => {
+          d.warn(`Could not list the secrets of client ${clientId} to revoke old ones: ${err.message}. Check them in Pocket ID.`);
+          return [];
+        })
+      : [],
+  ]);
   if (result.secret) {
-    let why = "";
-    const probe = await pocketId.probeSecret(clientId, result.secret, p.client.fields.callbackURLs[0] ?? "", (w) => {
-      why = `: ${w}`;
-    });
-    if (probe !== "accepted") {
+    if (probe && probe.result !== "accepted") {
       throw new RecoveryError(
-        `Pocket ID ${probe === "rejected" ? "rejects" : "gave no clear answer about"} the client secret Harbor now holds (token-endpoint probe of client ${clientId}${why}). Run the action again with rotate-secret: true to issue and hand over a new one.`,
+        `Pocket ID ${probe.result === "rejected" ? "rejects" : "gave no clear answer about"} the client secret Harbor now holds (token-endpoint probe of client ${clientId}${probe.why}). Run the action again with rotate-secret: true to issue and hand over a new one.`,
         result,
       );
     }
     log("Pocket ID accepts the secret Harbor holds (token-endpoint probe).");
-    if (pocketId.multipleSecrets && issuedId) {
-      const revoke = p.secret.kind === "issue" && p.secret.revokeOlder ? before : clientCreated ? before : [];
-      for (const id of revoke.filter((x) => x !== issuedId)) {
-        try {
-          await pocketId.deleteSecret(clientId, id);
-          result.revoked++;
-        } catch (err) {
-          d.warn(`Could not revoke old secret ${id} of client ${clientId}: ${(err as Error).message}. Delete it in Pocket ID.`);
-        }
+    // Only now, with ours proven, do older secrets go.
+    for (const id of revocable.filter((x) => x !== issuedId)) {
+      try {
+        await pocketId.deleteSecret(clientId, id);
+        result.revoked++;
+      } catch (err) {
+        d.warn(`Could not revoke old secret ${id} of client ${clientId}: ${(err as Error).message}. Delete it in Pocket ID.`);
       }
-      if (result.revoked) log(`Revoked ${result.revoked} older secret(s) of client ${clientId}.`);
     }
+    if (result.revoked) log(`Revoked ${result.revoked} older secret(s) of client ${clientId}.`);
   }
   return result;
 }
@@ -208,13 +202,34 @@ function explainFailure(err: unknown, { changes, result, lostSecret }: Progress)
   );
 }
 
+/**
+ * Secrets to revoke once ours is proven: the older ones after a rotation (as found in
+ * preflight, less those already revoked for room); on a client created in this run, any secret
+ * we did not issue (newer Pocket IDs make one with the client, and nobody knows it).
+ */
+async function revocableSecrets(pocketId: PocketIdApi, p: Plan, o: Observed, clientId: string, clientCreated: boolean): Promise<string[]> {
+  if (!pocketId.multipleSecrets) return [];
+  if (clientCreated) return (await pocketId.listSecrets(clientId)).map((x) => x.id);
+  if (p.secret.kind === "issue" && p.secret.revokeOlder) return (o.secrets ?? []).map((x) => x.id).filter((id) => !p.secret.revokeFirst.includes(id));
+  return [];
+}
+
+/** The final proof: Pocket ID accepts the secret Harbor was given (why not, when it is unclear). */
+async function proveSecret(pocketId: PocketIdApi, clientId: string, secret: string, p: Plan): Promise<{ result: ProbeResult; why: string }> {
+  let why = "";
+  const result = await pocketId.probeSecret(clientId, secret, p.client.fields.callbackURLs[0] ?? "", (w) => {
+    why = `: ${w}`;
+  });
+  return { result, why };
+}
+
 function requireId(id: string | undefined): string {
   if (!id) throw new Error("client ID unknown");
   return id;
 }
 
 /** POST the client; after a lost answer, look for it before deciding anything. */
-async function createClient(pocketId: PocketIdApi, s: Settings, p: Plan, log: (m: string) => void): Promise<OidcClient> {
+async function createClient(pocketId: PocketIdApi, s: Settings, p: Plan, log: (m: string) => void, attempt = 1): Promise<OidcClient> {
   const find = async () =>
     s.clientId ? [await pocketId.getClient(s.clientId)].filter((c) => c !== undefined) : await pocketId.findClientsByName(s.clientName);
   let created: OidcClient;
@@ -231,7 +246,12 @@ async function createClient(pocketId: PocketIdApi, s: Settings, p: Plan, log: (m
           "Client create",
           `After a lost answer Pocket ID has ${found.length} clients named "${s.clientName}"; set client-id to the one to keep and delete the others.`,
         );
-      // Read back and not there: the create did not go through, and it is the run's first change.
+      // Read back and not there: the create did not go through. With a fixed ID one more POST
+      // cannot make a duplicate (Pocket ID refuses a taken ID); by name it could, so stop there.
+      if (s.clientId && err.ambiguous && attempt === 1) {
+        log("The create's answer was lost and the client is not there; creating it once more (a fixed ID cannot be taken twice).");
+        return createClient(pocketId, s, p, log, 2);
+      }
       throw new ActionError(
         "Client create",
         `${err.message}\nPocket ID has no such client, so nothing was changed. Run the action again once the cause is fixed.`,

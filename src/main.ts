@@ -52,12 +52,8 @@ export async function run(): Promise<void> {
     for (const w of p.warnings) core.warning(w, { title: "pocket-id-harbor-oidc" });
     for (const n of p.notices) core.notice(n, { title: "pocket-id-harbor-oidc" });
     logChanges(s.mode === "apply" ? "Plan" : "Found differences", publicChanges(p.changes));
-    if (p.problems.length > 0) {
-      // verify reports every problem in one go: the drift too, not only what would stop an apply.
-      throw new PreflightError(s.mode === "verify" ? [...p.problems, ...verifyFailures(p, [])] : p.problems);
-    }
-
     if (s.mode === "apply") {
+      if (p.problems.length > 0) throw new PreflightError(p.problems);
       const result = await core.group("Apply", () =>
         apply(p, observed, {
           pocketId,
@@ -71,13 +67,16 @@ export async function run(): Promise<void> {
       );
       Object.assign(report, applied(report, result));
       report.headline = p.changes.length === 0 ? "nothing to change" : `${p.changes.length} change(s) applied`;
+    } else if (s.mode === "plan") {
+      // A plan succeeds: it reports what apply would do, and what would stop it.
+      for (const problem of p.problems) core.warning(problem, { title: "apply would stop here" });
+      report.warnings = [...p.problems.map((x) => `apply would stop: ${x}`), ...report.warnings];
+      report.headline = `${p.changes.length === 0 ? "nothing to change" : `${p.changes.length} change(s) to make`}${p.problems.length ? `; apply would stop on ${p.problems.length} problem(s)` : ""}`;
     } else {
-      const failures = s.mode === "verify" ? verifyFailures(p, report.checks) : [];
+      // verify: every problem, difference and failed check, one line each.
+      const failures = [...p.problems, ...verifyFailures(p, report.checks)];
       report.headline = p.changes.length === 0 ? "in sync" : `${p.changes.length} difference(s) found`;
-      if (failures.length > 0) {
-        report.outcome = "failed";
-        throw new ActionError("Verification failed", `Verification failed:\n${failures.map((f) => `- ${f}`).join("\n")}`);
-      }
+      if (failures.length > 0) throw new ActionError("Verification failed", `Verification failed:\n${failures.map((f) => `- ${f}`).join("\n")}`);
     }
     setOutputs(report);
     await writeSummary(report, (t) => secrets.scrub(t));
@@ -110,7 +109,13 @@ function baseReport(s: Settings, o: Observed, p: Plan): RunReport {
     { name: `Harbor credentials (${s.harborUsername}, system admin)`, result: "passed" },
     { name: "Discovery from the runner", result: "passed", detail: p.issuer },
     s.testOidc && o.ping
-      ? { name: "Harbor's Test OIDC server", result: o.ping.ok ? "passed" : "failed", detail: o.ping.ok ? p.issuer : o.ping.message }
+      ? {
+          name: "Harbor's Test OIDC server",
+          result: o.ping.ok ? "passed" : "failed",
+          detail: o.ping.ok
+            ? p.issuer
+            : `${o.ping.message ?? "failed"}; the runner could fetch discovery, so Harbor cannot reach Pocket ID or does not trust its certificate`,
+        }
       : { name: "Harbor's Test OIDC server", result: "skipped", detail: "test-oidc: false" },
   ];
   if (s.clientSecret && o.givenSecretProbe) {

@@ -226,7 +226,8 @@ export function plan(s: Settings, o: Observed): Plan {
     );
   }
 
-  if (s.testOidc && o.ping && !o.ping.ok) {
+  // In verify the failed test is reported as a failed check, with the same explanation.
+  if (s.testOidc && o.ping && !o.ping.ok && s.mode !== "verify") {
     problems.push(
       `Harbor's "Test OIDC server" failed for ${issuer} (${o.ping.message ?? "no reason given"}). The runner fetched Pocket ID's discovery document, so Harbor cannot reach Pocket ID from its own network or does not trust its certificate (verify-cert: ${s.verifyCert}). Harbor core's log has the cause.`,
     );
