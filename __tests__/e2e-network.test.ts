@@ -234,4 +234,15 @@ describe("proxies from the environment", () => {
     expect(harbor.requests).toEqual([]);
     expect(p.targets()).toEqual(new Set([hostOf(pocketId.url), hostOf(harbor.url)]));
   });
+
+  test("a password in the proxy URL is masked and never printed, even when the proxy refuses", async () => {
+    const p = await proxy({ refuse: 407 });
+    const { pocketId, harbor } = await servers({ https: true });
+    const password = `proxy-${Date.now()}-pw`;
+    const proxyUrl = p.url.replace("://", `://ops:${password}@`);
+    const r = await runAction(inputs(pocketId, harbor, { "ca-certificate": CA }), { pocketId, harbor, env: { HTTPS_PROXY: proxyUrl }, secrets: [password] });
+    expect(r.code).not.toBe(0);
+    expect(r.masked).toContain(password);
+    expect(p.tunnels.length).toBeGreaterThanOrEqual(1);
+  });
 });

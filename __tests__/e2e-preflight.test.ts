@@ -350,6 +350,20 @@ describe("mode: plan", () => {
     expect(r.outputs.drift).toBe("true");
   });
 
+  it("warns when harbor-username is not the built-in admin, which alone keeps basic auth in OIDC mode", async () => {
+    const opsPassword = `Ops-${randomBytes(8).toString("hex")}`;
+    const { pocketId, harbor } = await servers({}, { otherAccounts: [{ username: "ops", password: opsPassword, sysadmin: true }] });
+    const r = await runAction(
+      { ...inputs(pocketId, harbor, { mode: "plan" }), "harbor-username": "ops", "harbor-password": opsPassword },
+      { pocketId, harbor },
+    );
+    expect(r.code, why(r)).toBe(0);
+    noWrites(pocketId, harbor);
+    expect(r.stdout).toMatch(/^::warning title=pocket-id-harbor-oidc::harbor-username "ops" is not Harbor's built-in admin/m);
+    // The account itself is a user besides admin, so Harbor's lock would stop the switch too.
+    expect(r.stdout).toMatch(/^::warning title=apply would stop here::Harbor refuses to switch auth_mode/m);
+  });
+
   it("on an in-sync setup: no drift, no changes", async () => {
     const { pocketId, harbor, unchanged } = await synced();
     const r = await run(pocketId, harbor, { mode: "plan" });

@@ -81091,6 +81091,9 @@ function plan(s, o) {
     if (s.testOidc && o.ping && !o.ping.ok && s.mode !== "verify") {
         problems.push(`Harbor's "Test OIDC server" failed for ${issuer} (${o.ping.message ?? "no reason given"}). The runner fetched Pocket ID's discovery document, so Harbor cannot reach Pocket ID from its own network or does not trust its certificate (verify-cert: ${s.verifyCert}). Harbor core's log has the cause.`);
     }
+    if (o.harborUser.user_id !== 1 && s.mode !== "verify" && config.auth_mode?.value !== "oidc_auth") {
+        warnings.push(`harbor-username "${o.harborUser.username}" is not Harbor's built-in admin: once Harbor is in OIDC mode only the built-in admin (user ID 1) still signs in with a password, so later runs need harbor-username set to it.`);
+    }
     if (!s.verifyCert)
         warnings.push("verify-cert: false: Harbor will not verify Pocket ID's TLS certificate, so anyone on the path can impersonate the identity provider.");
     if (s.primaryAuthMode)
@@ -81377,6 +81380,7 @@ async function run() {
         mode = s.mode;
         const basic = Buffer.from(`${s.harborUsername}:${s.harborPassword}`).toString("base64");
         secrets.add(basic);
+        maskProxyPasswords(secrets);
         for (const url of [s.pocketIdUrl, s.harborUrl]) {
             if (url.startsWith("http://") && !isLoopback(url))
                 warning(`${url} uses plain http (allow-insecure-http: true): credentials travel unencrypted.`, { title: "Insecure connection" });
@@ -81455,6 +81459,19 @@ async function run() {
     }
     finally {
         await transport?.close().catch(() => undefined);
+    }
+}
+/** A proxy URL may carry a password (http://user:pass@proxy): mask it like any other secret. */
+function maskProxyPasswords(secrets) {
+    for (const name of ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"]) {
+        try {
+            const password = new URL(process.env[name] ?? "").password;
+            secrets.add(password);
+            secrets.add(decodeURIComponent(password));
+        }
+        catch {
+            // Not a URL: nothing to mask; undici reports the bad proxy setting itself.
+        }
     }
 }
 function errorMessage(err) {

@@ -24,6 +24,7 @@ export async function run(): Promise<void> {
     mode = s.mode;
     const basic = Buffer.from(`${s.harborUsername}:${s.harborPassword}`).toString("base64");
     secrets.add(basic);
+    maskProxyPasswords(secrets);
     for (const url of [s.pocketIdUrl, s.harborUrl]) {
       if (url.startsWith("http://") && !isLoopback(url))
         core.warning(`${url} uses plain http (allow-insecure-http: true): credentials travel unencrypted.`, { title: "Insecure connection" });
@@ -95,6 +96,19 @@ export async function run(): Promise<void> {
     process.exitCode = core.ExitCode.Failure;
   } finally {
     await transport?.close().catch(() => undefined);
+  }
+}
+
+/** A proxy URL may carry a password (http://user:pass@proxy): mask it like any other secret. */
+function maskProxyPasswords(secrets: SecretRegistry): void {
+  for (const name of ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"]) {
+    try {
+      const password = new URL(process.env[name] ?? "").password;
+      secrets.add(password);
+      secrets.add(decodeURIComponent(password));
+    } catch {
+      // Not a URL: nothing to mask; undici reports the bad proxy setting itself.
+    }
   }
 }
 

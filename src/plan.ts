@@ -233,6 +233,11 @@ export function plan(s: Settings, o: Observed): Plan {
     );
   }
 
+  if (o.harborUser.user_id !== 1 && s.mode !== "verify" && config.auth_mode?.value !== "oidc_auth") {
+    warnings.push(
+      `harbor-username "${o.harborUser.username}" is not Harbor's built-in admin: once Harbor is in OIDC mode only the built-in admin (user ID 1) still signs in with a password, so later runs need harbor-username set to it.`,
+    );
+  }
   if (!s.verifyCert)
     warnings.push("verify-cert: false: Harbor will not verify Pocket ID's TLS certificate, so anyone on the path can impersonate the identity provider.");
   if (s.primaryAuthMode) notices.push(`primary-auth-mode is on: Harbor sends everyone to Pocket ID; the local admin signs in at ${ext}/account/sign-in.`);
