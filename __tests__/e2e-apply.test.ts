@@ -356,6 +356,7 @@ describe("adopting a client made by hand", () => {
 describe("Harbor's Authentication settings from the inputs", () => {
   it("sends every custom input to Harbor, with its warning and notice", async () => {
     const { pocketId, harbor } = await servers();
+    pocketId.addGroup("harbor-admins"); // admin-group must name a Pocket ID group
     const r = await run(pocketId, harbor, {
       "client-id": "harbor",
       "provider-name": "Company SSO",

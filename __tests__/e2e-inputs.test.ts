@@ -88,10 +88,11 @@ const OTHER_CASES: Case[] = [
   ["ca-certificate", "/no/such/dir/ca.pem", /must be PEM text or the path of a readable PEM file; cannot read "\/no\/such\/dir\/ca\.pem"/],
   ["ca-certificate", "/etc/hostname", /must contain a PEM certificate/],
   ["ca-certificate", "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----", /not a valid certificate/],
+  ["logo", "./no-such-logo.png", /must be the path of a readable image file; cannot read "\.\/no-such-logo\.png"/],
+  ["logo", "/etc/hostname", /must be an image file ending in \.png, \.svg, \.jpg, \.jpeg, \.gif, \.webp, \.ico \(got "\/etc\/hostname"\)/],
+  ["logo", "/tmp", /must be an image file ending in/],
+  ["allowed-groups", "admins,x", /must list Pocket ID group names \(their technical name\); "x" is not a possible Pocket ID group name \(2–255 characters\)/],
   // Inputs of the contract this version does not implement yet: refused, never silently ignored.
-  ["logo", "./harbor.png", /is not supported by this version of the action yet/],
-  ["allowed-groups", "admins,developers", /is not supported by this version of the action yet/],
-  ["create-groups", "true", /is not supported by this version of the action yet/],
   ["login-test-user", "alice", /is not supported by this version of the action yet/],
   ["drift-issue", "true", /is not supported by this version of the action yet/],
 ];

@@ -77,7 +77,10 @@ describe("readSettings", () => {
       ["request-timeout", "0", /request-timeout/],
       ["request-timeout", "soon", /request-timeout/],
       ["ca-certificate", "/no/such/file.pem", /ca-certificate.*cannot read/],
-      ["allowed-groups", "admins", /allowed-groups.*not supported/],
+      ["allowed-groups", "admins,x", /allowed-groups.*"x" is not a possible Pocket ID group name/],
+      ["logo", "/no/such/logo.png", /logo.*cannot read/],
+      ["logo", "/etc/hostname", /logo.*must be an image file ending in/],
+      ["login-test-user", "alice", /login-test-user.*not supported/],
     ];
     for (const [input, value, expected] of cases) {
       expect(problems({ [input]: value }).join("\n"), `${input}=${value}`).toMatch(expected);

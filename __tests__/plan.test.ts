@@ -1,9 +1,13 @@
+import { createHash } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Configurations } from "../src/harbor.ts";
 import { type InputName, readSettings } from "../src/inputs.ts";
 import type { Observed } from "../src/observe.ts";
 import { plan } from "../src/plan.ts";
-import type { OidcClient, SecretInfo } from "../src/pocket-id.ts";
+import type { OidcClient, SecretInfo, UserGroup } from "../src/pocket-id.ts";
 
 const ISSUER = "https://id.example.com";
 const EXT = "https://harbor.example.com";
@@ -69,6 +73,7 @@ function observed(o: Partial<Observed> = {}): Observed {
     pocketIdVersion: "2.14.0",
     discovery: { issuer: ISSUER },
     sameName: [],
+    groups: {},
     harborUser: { user_id: 1, username: "admin", sysadmin_flag: true },
     harborInfo: { harbor_version: "v2.15.2-080b0220", external_url: EXT },
     harborConfig: freshHarbor(),
@@ -211,6 +216,140 @@ describe("plan", () => {
       const allActive = Array.from({ length: 20 }, (_, i) => secret(i, true));
       const q = plan(settings({ "client-id": "harbor", "rotate-secret": "true" }), { ...inSync(), secrets: allActive });
       expect(q.problems.join()).toMatch(/has 20 secrets/);
+    });
+  });
+  describe("allowed groups", () => {
+    const group = (name: string): UserGroup => ({ id: `id-${name}`, name, friendlyName: name });
+    const inSync = (o: Partial<Observed> = {}) => observed({ client: goodClient, harborConfig: freshHarbor(configured), ...o });
+    const restricted = (...names: string[]): OidcClient => ({ ...goodClient, isGroupRestricted: true, allowedUserGroups: names.map(group) });
+
+    it("restricts an unrestricted client: the flag in the client PUT, then the groups", () => {
+      const p = plan(settings({ "client-id": "harbor", "allowed-groups": "devs\nops, devs" }), inSync({ groups: { devs: group("devs"), ops: group("ops") } }));
+      expect(p.problems).toEqual([]);
+      expect(p.client.action).toBe("update");
+      expect(p.client.fields.isGroupRestricted).toBe(true);
+      expect(p.groups).toEqual({ create: [], allowed: ["devs", "ops"], setAllowed: true });
+      expect(p.changes).toEqual([
+        { target: "pocket-id", setting: "isGroupRestricted", from: false, to: true, drift: true },
+        { target: "pocket-id", setting: "allowedUserGroups", from: [], to: ["devs", "ops"], drift: true },
+      ]);
+      expect(p.drift).toBe(true);
+    });
+
+    it("unchanged: the same set in another order is no change", () => {
+      const p = plan(
+        settings({ "client-id": "harbor", "allowed-groups": "devs,ops" }),
+        inSync({ client: restricted("ops", "devs"), groups: { devs: group("devs"), ops: group("ops") } }),
+      );
+      expect(p.changes).toEqual([]);
+      expect(p.client.action).toBe("none");
+      expect(p.groups.setAllowed).toBe(false);
+      expect(p.drift).toBe(false);
+    });
+
+    it("a different set is set again, named from and to", () => {
+      const p = plan(
+        settings({ "client-id": "harbor", "allowed-groups": "devs" }),
+        inSync({ client: restricted("devs", "ops"), groups: { devs: group("devs") } }),
+      );
+      expect(p.client.action).toBe("none");
+      expect(p.groups.setAllowed).toBe(true);
+      expect(p.changes).toEqual([{ target: "pocket-id", setting: "allowedUserGroups", from: ["devs", "ops"], to: ["devs"], drift: true }]);
+    });
+
+    it("a missing group without create-groups is a problem naming the group and create-groups", () => {
+      const p = plan(settings({ "client-id": "harbor", "allowed-groups": "devs,ghosts" }), inSync({ groups: { devs: group("devs"), ghosts: null } }));
+      expect(p.problems).toHaveLength(1);
+      expect(p.problems[0]).toMatch(/allowed-groups names "ghosts", but Pocket ID has no group with that name.*create-groups: true/);
+      expect(p.groups.create).toEqual([]);
+    });
+
+    it("with create-groups the missing groups (allowed and admin) are planned creates", () => {
+      const p = plan(
+        settings({ "client-id": "harbor", "allowed-groups": "devs,ghosts", "admin-group": "harbor-admins", "create-groups": "true" }),
+        inSync({ groups: { devs: group("devs"), ghosts: null, "harbor-admins": null } }),
+      );
+      expect(p.problems).toEqual([]);
+      expect(p.groups).toEqual({ create: ["ghosts", "harbor-admins"], allowed: ["devs", "ghosts"], setAllowed: true });
+      expect(p.changes.filter((c) => c.setting.startsWith("group "))).toEqual([
+        { target: "pocket-id", setting: "group ghosts", from: null, to: "created", drift: true },
+        { target: "pocket-id", setting: "group harbor-admins", from: null, to: "created", drift: true },
+      ]);
+      expect(p.harborValues.oidc_admin_group).toBe("harbor-admins");
+    });
+
+    it("a missing admin-group without create-groups is a problem, as the contract says", () => {
+      const p = plan(settings({ "client-id": "harbor", "admin-group": "harbor-admins" }), inSync({ groups: { "harbor-admins": null } }));
+      expect(p.problems.join()).toMatch(/admin-group names "harbor-admins", but Pocket ID has no group with that name.*create-groups: true/);
+    });
+
+    it("a new client is created restricted, then given its groups", () => {
+      const p = plan(settings({ "client-id": "harbor", "allowed-groups": "devs" }), observed({ groups: { devs: group("devs") } }));
+      expect(p.client.action).toBe("create");
+      expect(p.client.fields.isGroupRestricted).toBe(true);
+      expect(p.groups.setAllowed).toBe(true);
+      expect(p.changes).toContainEqual({ target: "pocket-id", setting: "allowedUserGroups", from: [], to: ["devs"], drift: true });
+    });
+
+    it("empty allowed-groups lifts a restriction through the client PUT (which clears the list)", () => {
+      const p = plan(settings({ "client-id": "harbor" }), inSync({ client: restricted("devs") }));
+      expect(p.client.action).toBe("update");
+      expect(p.client.fields.isGroupRestricted).toBe(false);
+      expect(p.groups.setAllowed).toBe(false);
+      expect(p.changes).toEqual([
+        { target: "pocket-id", setting: "isGroupRestricted", from: true, to: false, drift: true },
+        { target: "pocket-id", setting: "allowedUserGroups", from: ["devs"], to: [], drift: true },
+      ]);
+    });
+
+    it("before Pocket ID 2.0 (no flag) the list alone restricts: compared and set, or emptied", () => {
+      const { isGroupRestricted: _, ...old } = goodClient;
+      const withGroups = { ...old, allowedUserGroups: [group("devs")] };
+      const keep = plan(
+        settings({ "client-id": "harbor", "allowed-groups": "devs" }),
+        inSync({ pocketIdVersion: undefined, client: withGroups, groups: { devs: group("devs") } }),
+      );
+      expect(keep.changes).toEqual([]);
+      expect(keep.client.action).toBe("none");
+      const set = plan(
+        settings({ "client-id": "harbor", "allowed-groups": "devs" }),
+        inSync({ pocketIdVersion: undefined, client: old, groups: { devs: group("devs") } }),
+      );
+      expect(set.client.action).toBe("none");
+      expect(set.groups.setAllowed).toBe(true);
+      expect(set.changes).toEqual([{ target: "pocket-id", setting: "allowedUserGroups", from: [], to: ["devs"], drift: true }]);
+      const lift = plan(settings({ "client-id": "harbor" }), inSync({ pocketIdVersion: undefined, client: withGroups }));
+      expect(lift.groups).toEqual({ create: [], allowed: [], setAllowed: true });
+      expect(lift.changes).toEqual([{ target: "pocket-id", setting: "allowedUserGroups", from: ["devs"], to: [], drift: true }]);
+    });
+  });
+
+  describe("logo", () => {
+    const file = () => join(mkdtempSync(join(tmpdir(), "plan-logo-")), "harbor.svg");
+    const svg = "<svg xmlns='http://www.w3.org/2000/svg'/>";
+    const sha = createHash("sha256").update(svg).digest("hex");
+    const withLogo = () => {
+      const path = file();
+      writeFileSync(path, svg);
+      return settings({ "client-id": "harbor", logo: path });
+    };
+    const inSync = (o: Partial<Observed> = {}) => observed({ client: goodClient, harborConfig: freshHarbor(configured), ...o });
+
+    it("uploads when the client has no logo or another one, not when the bytes are the same", () => {
+      expect(plan(withLogo(), inSync({ logoSha256: null })).changes).toEqual([
+        { target: "pocket-id", setting: "logo", from: "none", to: "harbor.svg", drift: true },
+      ]);
+      expect(plan(withLogo(), inSync({ logoSha256: "0".repeat(64) })).changes).toEqual([
+        { target: "pocket-id", setting: "logo", from: "other image", to: "harbor.svg", drift: true },
+      ]);
+      const same = plan(withLogo(), inSync({ logoSha256: sha }));
+      expect(same.uploadLogo).toBe(false);
+      expect(same.changes).toEqual([]);
+    });
+
+    it("a new client gets the logo; no logo input leaves the logo alone", () => {
+      expect(plan(withLogo(), observed()).uploadLogo).toBe(true);
+      expect(plan(settings({ "client-id": "harbor" }), inSync({ logoSha256: "0".repeat(64) })).uploadLogo).toBe(false);
     });
   });
 });

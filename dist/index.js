@@ -70533,7 +70533,11 @@ class http_HttpClient {
         if (ro.auth !== false)
             Object.assign(headers, this.#opts.authHeaders);
         let body;
-        if (ro.json !== undefined) {
+        if (ro.raw) {
+            body = ro.raw.body;
+            headers["content-type"] = ro.raw.contentType;
+        }
+        else if (ro.json !== undefined) {
             body = JSON.stringify(ro.json);
             headers["content-type"] = "application/json";
         }
@@ -70577,7 +70581,8 @@ class http_HttpClient {
                 : `${scrub(err.message)}${code ? ` [${code}]` : ""}`;
             throw fail({ kind: timedOut ? "timeout" : "network", detail });
         }
-        const text = await res.body.text().catch(() => "");
+        const bytes = await res.body.arrayBuffer().then((b) => Buffer.from(b), () => Buffer.alloc(0));
+        const text = new TextDecoder().decode(bytes);
         const contentType = String(res.headers["content-type"] ?? "");
         let parsed = text;
         if (text && (contentType.includes("json") || /^\s*[[{]/.test(text))) {
@@ -70595,7 +70600,7 @@ class http_HttpClient {
             const { code, message } = serverError(parsed);
             throw fail({ kind: "status", status: res.statusCode, code, serverMessage: message });
         }
-        return { status: res.statusCode, headers: res.headers, body: parsed };
+        return { status: res.statusCode, headers: res.headers, body: (ro.binary ? bytes : parsed) };
     }
 }
 
@@ -70640,8 +70645,35 @@ async function applySteps(p, o, d, progress) {
         log(`Revoked expired secret ${id} to make room under Pocket ID's cap of 20.`);
         progress.changes.push(`revoked expired secret ${id}`);
     }
-    // --- Client -----------------------------------------------------------------------------
+    // --- Groups (before the client: its allowed groups need their IDs) ----------------------
+    const groupIds = new Map();
+    for (const [name, group] of Object.entries(o.groups))
+        if (group)
+            groupIds.set(name, group.id);
+    for (const name of p.groups.create) {
+        const group = await createGroup(pocketId, name, log);
+        groupIds.set(name, group.id);
+        progress.changes.push(`created Pocket ID group ${name}`);
+    }
+    // --- Client and its allowed groups ------------------------------------------------------
+    // Order decides who can sign in meanwhile. On a client in use the groups go in first (Pocket
+    // ID ignores them while isGroupRestricted is off), then the client PUT turns the flag on; a
+    // new client is not in use yet, so its groups follow its creation.
+    const setGroups = async (clientId) => {
+        const ids = p.groups.allowed.map((name) => {
+            const id = groupIds.get(name);
+            if (!id)
+                throw new Error(`no ID for group ${name} after the group step`);
+            return id;
+        });
+        await pocketId.setAllowedGroups(clientId, ids);
+        log(`Pocket ID client ${clientId}: allowed user groups set to ${p.groups.allowed.length ? p.groups.allowed.join(", ") : "none"}.`);
+        progress.changes.push(`set the allowed user groups of client ${clientId}`);
+    };
     let client = p.client.current;
+    const groupsFirst = p.groups.setAllowed && client !== undefined;
+    if (groupsFirst && client)
+        await setGroups(client.id);
     let clientCreated = false;
     if (p.client.action === "create") {
         client = await createClient(pocketId, s, p, log);
@@ -70659,6 +70691,14 @@ async function applySteps(p, o, d, progress) {
     const clientId = client.id;
     const result = { clientId, clientCreated, secretIssued: false, harborChanged: false, revoked: 0 };
     progress.result = result;
+    if (p.groups.setAllowed && !groupsFirst)
+        await setGroups(clientId);
+    // --- Logo ---------------------------------------------------------------------------------
+    if (p.uploadLogo && s.logo) {
+        await pocketId.uploadLogo(clientId, s.logo.ext, s.logo.bytes);
+        log(`Pocket ID client ${clientId}: uploaded the logo ${s.logo.fileName}.`);
+        progress.changes.push(`uploaded the logo of client ${clientId}`);
+    }
     // --- Secret -----------------------------------------------------------------------------
     let issuedId;
     const needsPocketSecret = p.secret.kind === "issue" || (p.secret.kind === "given" && p.secret.setInPocketId);
@@ -70813,6 +70853,27 @@ async function createClient(pocketId, s, p, log, attempt = 1) {
     return created;
 }
 /**
+ * Creates a group. "Already in use" (409; 400 before Pocket ID 2.13) or a lost answer means it
+ * may exist now (made meanwhile, or by our own request): the name is unique, so read it back.
+ */
+async function createGroup(pocketId, name, log) {
+    try {
+        const group = await pocketId.createGroup(name);
+        log(`Created Pocket ID group "${name}".`);
+        return group;
+    }
+    catch (err) {
+        const inUse = err instanceof HttpError && (err.status === 409 || (err.status === 400 && /already in use/i.test(err.serverMessage ?? "")));
+        if (!(err instanceof HttpError) || !(inUse || err.ambiguous))
+            throw err;
+        const found = await pocketId.findGroup(name);
+        if (!found)
+            throw err;
+        log(`Pocket ID group "${name}" exists now (${inUse ? "the create answered that the name is in use" : "the create's answer was lost"}); going on with it.`);
+        return found;
+    }
+}
+/**
  * Issues a secret. With a chosen value a lost answer is settled by probing that value: accepted
  * means the POST went through; rejected means it did not, and one more POST is safe. Without one
  * (Pocket ID < 2.12) the POST replaces the only secret, so repeating it leaves exactly one, ours.
@@ -70947,6 +71008,8 @@ class HarborApi {
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/core/util.js
 
 // functions
@@ -80482,10 +80545,243 @@ function preprocess(fn, schema) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/version.ts
+// Dotted version numbers as the servers report them ("2.14.0", "v2.15.2-080b0220").
+function parseVersion(v) {
+    const m = v?.match(/^v?(\d+)\.(\d+)(?:\.(\d+))?/);
+    return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : undefined;
+}
+/** True when `v` is known and at least `min` ("2.13"). */
+function atLeast(v, min) {
+    const a = parseVersion(v);
+    const b = parseVersion(min);
+    if (!a || !b)
+        return false;
+    for (let i = 0; i < 3; i++) {
+        if (a[i] !== b[i])
+            return a[i] > b[i];
+    }
+    return true;
+}
+
+;// CONCATENATED MODULE: ./src/pocket-id.ts
+// Pocket ID's API in its own words (../shared/reference/pocket-id-api.md): version, discovery,
+// OIDC clients (full-replace PUT), client secrets in both generations, the token-endpoint probe,
+// user groups and the client logo.
+
+
+
+/** The logo types the action uploads, by extension; Pocket ID decides the type by the extension (§2.9). */
+const LOGO_TYPES = {
+    png: "image/png",
+    svg: "image/svg+xml",
+    jpg: "image/jpeg",
+    jpeg: "image/jpeg",
+    gif: "image/gif",
+    webp: "image/webp",
+    ico: "image/x-icon",
+};
+/** Pocket ID's limit on the whole upload request, multipart envelope included (§2.9). */
+const MAX_UPLOAD_BYTES = 2 << 20;
+/** The limit of a group's friendlyName (§3: 2–50 characters, counted as Go counts runes). */
+const FRIENDLY_NAME_MAX = 50;
+/**
+ * The multipart/form-data body of a logo upload: field `file`, file name `logo.<ext>` (the server
+ * reads the type from the extension only, and a fixed name needs no escaping). A Buffer, so a
+ * retry sends it again as is.
+ */
+function logoUpload(ext, bytes) {
+    let boundary;
+    do
+        boundary = `pocket-id-harbor-oidc-${(0,external_node_crypto_.randomBytes)(12).toString("hex")}`;
+    while (bytes.includes(boundary));
+    const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="logo.${ext}"\r\nContent-Type: ${LOGO_TYPES[ext] ?? "application/octet-stream"}\r\n\r\n`;
+    const body = Buffer.concat([Buffer.from(head), bytes, Buffer.from(`\r\n--${boundary}--\r\n`)]);
+    return { body, contentType: `multipart/form-data; boundary=${boundary}` };
+}
+/** Fields of GET's answer that are read-only (PUT ignores or rejects them). */
+const READ_ONLY_FIELDS = ["allowedUserGroups", "allowedUserGroupsCount", "pkceSupported"];
+class PocketIdApi {
+    #http;
+    /** The server's version, once known ("2.14.0"); undefined on versions before 2.3 (no endpoint). */
+    version;
+    constructor(http) {
+        this.#http = http;
+    }
+    get baseUrl() {
+        return this.#http.baseUrl;
+    }
+    /** GET /api/version/current (since 2.3.0; a 404 means older). Also proves the API key. */
+    async currentVersion() {
+        const res = await this.#http.send("GET", "/api/version/current", { accept: [404] });
+        this.version = res.status === 404 ? undefined : res.body?.currentVersion;
+        return this.version;
+    }
+    /** Proves the key belongs to an admin: the clients list is an admin route. */
+    async checkAdmin() {
+        await this.#http.send("GET", "/api/oidc/clients", { query: { "pagination[limit]": 1 } });
+    }
+    async discovery() {
+        const res = await this.#http.send("GET", "/.well-known/openid-configuration", { auth: false });
+        if (!res.body || typeof res.body !== "object" || typeof res.body.issuer !== "string") {
+            throw new Error("Pocket ID's discovery document has no issuer");
+        }
+        return res.body;
+    }
+    async getClient(id) {
+        const res = await this.#http.send("GET", `/api/oidc/clients/${encodeURIComponent(id)}`, { accept: [404] });
+        return res.status === 404 ? undefined : res.body;
+    }
+    /** Every client whose name is exactly `name` (the server's search is a substring match). */
+    async findClientsByName(name) {
+        return this.#searchByName("/api/oidc/clients", name);
+    }
+    /**
+     * Every item of a paginated list whose `name` is exactly `name`: the server's search is a
+     * substring LIKE (case-insensitive on SQLite, `%` and `_` wildcards), so it is filtered here.
+     */
+    async #searchByName(path, name) {
+        const found = [];
+        for (let page = 1;; page++) {
+            const res = await this.#http.send("GET", path, {
+                query: { search: name, "pagination[page]": page, "pagination[limit]": 100 },
+            });
+            found.push(...(res.body.data ?? []).filter((c) => c.name === name));
+            // Pages past the last are clamped to the last one, so stop on totalPages, not on emptiness.
+            if (res.body.pagination.currentPage >= res.body.pagination.totalPages)
+                break;
+        }
+        return found;
+    }
+    /** The group with exactly this technical name (unique in Pocket ID), if any. */
+    async findGroup(name) {
+        return (await this.#searchByName("/api/user-groups", name))[0];
+    }
+    /**
+     * Creates a group named `name`, with the name as friendly name (cut to the 50 characters that
+     * field allows). Retrying is safe: the name is unique, so a repeat cannot make a second group.
+     */
+    async createGroup(name) {
+        const friendlyName = [...name].slice(0, FRIENDLY_NAME_MAX).join("");
+        const res = await this.#http.send("POST", "/api/user-groups", { json: { name, friendlyName }, retry: true });
+        return res.body;
+    }
+    /** Replaces the client's allowed user groups; it does not change isGroupRestricted (§2.8). */
+    async setAllowedGroups(clientId, groupIds) {
+        await this.#http.send("PUT", `/api/oidc/clients/${encodeURIComponent(clientId)}/allowed-user-groups`, { json: { userGroupIds: groupIds } });
+    }
+    /** The client's (light) logo as stored, or undefined when it has none. A public route. */
+    async getLogo(clientId) {
+        const res = await this.#http.send("GET", `/api/oidc/clients/${encodeURIComponent(clientId)}/logo`, {
+            query: { light: "true" },
+            auth: false,
+            binary: true,
+            accept: [404],
+            headers: { accept: "image/*" },
+        });
+        return res.status === 404 ? undefined : res.body;
+    }
+    /** Uploads the client's (light) logo. Repeating it stores the same image again, so it is retried. */
+    async uploadLogo(clientId, ext, bytes) {
+        await this.#http.send("POST", `/api/oidc/clients/${encodeURIComponent(clientId)}/logo`, {
+            query: { light: "true" },
+            raw: logoUpload(ext, bytes),
+            retry: true,
+        });
+    }
+    /** Creates a client. Never retried: a lost answer is resolved by the caller reading back. */
+    async createClient(fields, id) {
+        const body = {
+            ...(id ? { id } : {}),
+            ...fields,
+            requiresReauthentication: false,
+            requiresPushedAuthorizationRequests: false,
+            skipConsent: false,
+            credentials: { federatedIdentities: [] },
+        };
+        const res = await this.#http.send("POST", "/api/oidc/clients", { json: body, retry: false });
+        return res.body;
+    }
+    /** PUT replaces the whole client, so the body is what GET returned with our fields merged in. */
+    async updateClient(current, fields) {
+        const body = { ...current, ...fields };
+        for (const key of READ_ONLY_FIELDS)
+            delete body[key];
+        delete body.id;
+        body.credentials = { federatedIdentities: current.credentials?.federatedIdentities ?? [] };
+        const res = await this.#http.send("PUT", `/api/oidc/clients/${encodeURIComponent(current.id)}`, { json: body });
+        return res.body;
+    }
+    /** True when this server keeps several secrets per client (2.14+). */
+    get multipleSecrets() {
+        return atLeast(this.version, "2.14");
+    }
+    /** True when a chosen secret value can be set (2.12+). */
+    get settableSecrets() {
+        return atLeast(this.version, "2.12");
+    }
+    async listSecrets(clientId) {
+        const res = await this.#http.send("GET", `/api/oidc/clients/${encodeURIComponent(clientId)}/secrets`);
+        return res.body ?? [];
+    }
+    /**
+     * Issues a secret: added beside the others on 2.14+, replacing the old one before. With `value`
+     * (2.12+) Pocket ID stores that value. Never retried: the caller reads back after a lost answer.
+     */
+    async createSecret(clientId, value) {
+        const path = `/api/oidc/clients/${encodeURIComponent(clientId)}/${this.multipleSecrets ? "secrets" : "secret"}`;
+        const body = value && this.settableSecrets ? { secret: value } : undefined;
+        const res = await this.#http.send("POST", path, { json: body ?? {}, retry: false });
+        if (!res.body?.secret)
+            throw new Error(`Pocket ID: POST ${path} answered without a secret`);
+        return { secret: res.body.secret, id: res.body.id };
+    }
+    async deleteSecret(clientId, secretId) {
+        await this.#http.send("DELETE", `/api/oidc/clients/${encodeURIComponent(clientId)}/secrets/${encodeURIComponent(secretId)}`, { accept: [404] });
+    }
+    /**
+     * Proves a (client ID, secret) pair without a user: a made-up authorization code is refused with
+     * invalid_grant (right credentials) or invalid_client (wrong ones). No state is written.
+     * `unclear` learns why an answer was "unknown" (the failed call), for the caller's message.
+     */
+    async probeSecret(clientId, secret, redirectUri, unclear) {
+        try {
+            const res = await this.#http.send("POST", "/api/oidc/token", {
+                auth: false,
+                retry: true,
+                accept: [400, 401, 404],
+                // client_secret_post: no derived Authorization value to mask, and every version accepts it.
+                form: {
+                    grant_type: "authorization_code",
+                    code: "pocket-id-harbor-oidc-probe",
+                    redirect_uri: redirectUri,
+                    client_id: clientId,
+                    client_secret: secret,
+                },
+            });
+            const error = typeof res.body?.error === "string" ? res.body.error : "";
+            if (res.status === 400 && (error === "invalid_grant" || error === "Invalid authorization code"))
+                return "accepted";
+            if (res.status === 401)
+                return "rejected";
+            unclear?.(`Pocket ID: POST /api/oidc/token answered ${res.status}${error ? ` (${error})` : ""}`);
+            return "unknown";
+        }
+        catch (err) {
+            if (!(err instanceof HttpError))
+                throw err;
+            unclear?.(err.message);
+            return "unknown";
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/inputs.ts
 // Every input of the contract (../action.yml), read through one zod schema into a typed,
 // normalised Settings object before any request is sent. Messages name the input and what is
 // expected, and never echo the value of a secret input.
+
+
 
 
 
@@ -80631,6 +80927,42 @@ function pem() {
         return content;
     });
 }
+function logo() {
+    return schemas_string().transform((v, ctx) => {
+        if (v === "")
+            return undefined;
+        const ext = (0,external_node_path_.extname)(v).slice(1).toLowerCase();
+        if (!(ext in LOGO_TYPES)) {
+            return inputs_issue(ctx, "logo", `must be an image file ending in ${Object.keys(LOGO_TYPES)
+                .map((e) => `.${e}`)
+                .join(", ")} (got "${v}").`);
+        }
+        let bytes;
+        try {
+            if (!(0,external_node_fs_namespaceObject.statSync)(v).isFile())
+                return inputs_issue(ctx, "logo", `must be the path of an image file; "${v}" is not a file.`);
+            bytes = (0,external_node_fs_namespaceObject.readFileSync)(v);
+        }
+        catch {
+            return inputs_issue(ctx, "logo", `must be the path of a readable image file; cannot read "${v}".`);
+        }
+        if (bytes.length === 0)
+            return inputs_issue(ctx, "logo", `must be an image file; "${v}" is empty.`);
+        // Pocket ID refuses a request body over 2 MiB, and the form's envelope counts too.
+        const max = MAX_UPLOAD_BYTES - logoUpload(ext, Buffer.alloc(0)).body.length;
+        if (bytes.length > max) {
+            return inputs_issue(ctx, "logo", `must be at most ${max} bytes (Pocket ID's upload limit of 2 MiB, form envelope included); "${v}" has ${bytes.length}.`);
+        }
+        return { path: v, fileName: (0,external_node_path_.basename)(v), ext, bytes, sha256: (0,external_node_crypto_.createHash)("sha256").update(bytes).digest("hex") };
+    });
+}
+/** A Pocket ID group's technical name: 2–255 characters (§3), in NFC as Pocket ID stores it. */
+function groupNameProblem(name) {
+    const length = [...name].length;
+    if (length < 2 || length > 255)
+        return `"${name}" is not a possible Pocket ID group name (2–255 characters)`;
+    return undefined;
+}
 const schema = object({
     "pocket-id-url": baseUrl("pocket-id-url", { required: true }),
     "pocket-id-api-key": requiredText("pocket-id-api-key", "a Pocket ID admin API key (or STATIC_API_KEY)"),
@@ -80659,8 +80991,16 @@ const schema = object({
     }),
     "launch-url": baseUrl("launch-url", { required: false }),
     pkce: bool("pkce", true),
-    logo: schemas_string().transform((v) => v || undefined),
-    "allowed-groups": schemas_string().transform(splitList),
+    logo: logo(),
+    "allowed-groups": schemas_string().transform((v, ctx) => {
+        const names = [...new Set(splitList(v).map((n) => n.normalize("NFC")))];
+        for (const name of names) {
+            const problem = groupNameProblem(name);
+            if (problem)
+                return inputs_issue(ctx, "allowed-groups", `must list Pocket ID group names (their technical name); ${problem}.`);
+        }
+        return names;
+    }),
     "create-groups": bool("create-groups", false),
     "client-secret": schemas_string().transform((v, ctx) => {
         if (v === "")
@@ -80727,11 +81067,13 @@ const schema = object({
     if (s["rotate-secret"] && s["client-secret"]) {
         inputs_issue(ctx, "rotate-secret", "cannot be combined with client-secret: a given secret is set as is; to rotate, change client-secret or clear it.");
     }
+    if (s["create-groups"] && s["admin-group"] !== "") {
+        const problem = groupNameProblem(s["admin-group"].normalize("NFC"));
+        if (problem)
+            inputs_issue(ctx, "admin-group", `cannot be created as a Pocket ID group (create-groups: true): ${problem}.`);
+    }
     // Inputs of the contract that later versions implement: refuse them rather than ignore them.
     const notYet = [
-        ["logo", Boolean(s.logo)],
-        ["allowed-groups", s["allowed-groups"].length > 0],
-        ["create-groups", s["create-groups"]],
         ["login-test-user", s["login-test-user"] !== ""],
         ["drift-issue", s["drift-issue"]],
     ];
@@ -80768,6 +81110,9 @@ function readSettings(get) {
         callbackUrls: s["callback-urls"],
         launchUrl: s["launch-url"],
         pkce: s.pkce,
+        logo: s.logo,
+        allowedGroups: s["allowed-groups"],
+        createGroups: s["create-groups"],
         clientSecret: s["client-secret"],
         rotateSecret: s["rotate-secret"],
         providerName: s["provider-name"],
@@ -80794,6 +81139,7 @@ function readSettings(get) {
 // them collected, so the user sees every one at once.
 
 
+
 /** Turns a failed read into a sentence a user can act on. */
 function explainReadFailure(err, s) {
     if (!(err instanceof HttpError))
@@ -80814,16 +81160,22 @@ function explainReadFailure(err, s) {
     }
     return err.message;
 }
+/** The Pocket ID groups the inputs name: allowed-groups, and admin-group (a group name too). */
+function namedGroups(s) {
+    return [...new Set([...s.allowedGroups, ...(s.adminGroup ? [s.adminGroup.normalize("NFC")] : [])])];
+}
 async function observe({ pocketId, harbor, settings: s }) {
     // Wave 1: everything that depends only on the inputs.
     const lookup = s.clientId ? pocketId.getClient(s.clientId).then((c) => (c ? [c] : [])) : pocketId.findClientsByName(s.clientName);
-    const [version, discovery, clients, user, info, config] = await Promise.allSettled([
+    const names = namedGroups(s);
+    const [version, discovery, clients, user, info, config, groups] = await Promise.allSettled([
         pocketId.currentVersion(),
         pocketId.discovery(),
         lookup,
         harbor.currentUser(),
         harbor.systemInfo(),
         harbor.configurations(),
+        Promise.all(names.map(async (name) => [name, (await pocketId.findGroup(name)) ?? null])).then(Object.fromEntries),
     ]);
     // One line per cause: a rejected key or an unreachable server fails every call the same way.
     const problems = new Map();
@@ -80836,7 +81188,7 @@ async function observe({ pocketId, harbor, settings: s }) {
     if (user.status === "fulfilled" && !user.value.sysadmin_flag) {
         problems.set("Harbor status 403", `Harbor user "${user.value.username}" is not a system administrator; the OIDC settings need one (use the local admin).`);
     }
-    for (const r of [version, clients, user, config, info]) {
+    for (const r of [version, clients, user, config, info, groups]) {
         if (r.status === "rejected")
             add(r.reason, explainReadFailure(r.reason, s));
     }
@@ -80852,6 +81204,7 @@ async function observe({ pocketId, harbor, settings: s }) {
         discovery: ok(discovery),
         client: found.length === 1 ? found[0] : undefined,
         sameName: s.clientId ? [] : found,
+        groups: ok(groups),
         harborUser: ok(user),
         harborInfo: ok(info),
         harborConfig: ok(config),
@@ -80861,7 +81214,22 @@ async function observe({ pocketId, harbor, settings: s }) {
     const authMode = observed.harborConfig.auth_mode;
     const locked = authMode && authMode.value !== "oidc_auth" && !authMode.editable && Object.values(observed.harborConfig).some((i) => i.editable);
     const callback = `${externalUrl(observed, s)}/c/oidc/callback`;
+    // A list item carries only allowedUserGroupsCount: the client's groups need the client itself,
+    // when groups are wanted or when it may be restricted (the flag, or no flag before Pocket ID 2.0).
+    const needsGroups = client && !s.clientId && (s.allowedGroups.length > 0 || client.isGroupRestricted !== false);
     await Promise.all([
+        needsGroups
+            ? pocketId.getClient(client.id).then((full) => {
+                if (full)
+                    observed.client = full;
+            })
+            : undefined,
+        // hasLogo is missing before Pocket ID 1.12: then the logo itself tells (404 when none).
+        client && s.logo
+            ? (client.hasLogo === false ? Promise.resolve(undefined) : pocketId.getLogo(client.id)).then((bytes) => {
+                observed.logoSha256 = bytes ? (0,external_node_crypto_.createHash)("sha256").update(bytes).digest("hex") : null;
+            })
+            : undefined,
         client && pocketId.multipleSecrets
             ? pocketId.listSecrets(client.id).then((list) => {
                 observed.secrets = list;
@@ -80901,25 +81269,6 @@ async function ping(harbor, url, verifyCert) {
 function externalUrl(o, s) {
     const ext = o.harborInfo.external_url;
     return (typeof ext === "string" && ext ? ext : s.harborUrl).replace(/\/+$/, "");
-}
-
-;// CONCATENATED MODULE: ./src/version.ts
-// Dotted version numbers as the servers report them ("2.14.0", "v2.15.2-080b0220").
-function parseVersion(v) {
-    const m = v?.match(/^v?(\d+)\.(\d+)(?:\.(\d+))?/);
-    return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : undefined;
-}
-/** True when `v` is known and at least `min` ("2.13"). */
-function atLeast(v, min) {
-    const a = parseVersion(v);
-    const b = parseVersion(min);
-    if (!a || !b)
-        return false;
-    for (let i = 0; i < 3; i++) {
-        if (a[i] !== b[i])
-            return a[i] > b[i];
-    }
-    return true;
 }
 
 ;// CONCATENATED MODULE: ./src/plan.ts
@@ -80966,7 +81315,7 @@ function plan(s, o) {
         launchURL: s.launchUrl ?? ext,
         isPublic: false,
         pkceEnabled: s.pkce,
-        isGroupRestricted: false,
+        isGroupRestricted: s.allowedGroups.length > 0,
     };
     let action = "none";
     const current = o.client;
@@ -80991,6 +81340,52 @@ function plan(s, o) {
             action = "update";
     }
     const clientId = s.clientId ?? current?.id;
+    // --- Groups -------------------------------------------------------------------------------
+    const groups = o.groups;
+    const missing = namedGroups(s).filter((name) => !groups[name]);
+    const create = [];
+    for (const name of missing) {
+        if (s.createGroups) {
+            create.push(name);
+            changes.push({ target: "pocket-id", setting: `group ${name}`, from: null, to: "created", drift: true });
+        }
+        else {
+            const input = s.allowedGroups.includes(name) ? "allowed-groups" : "admin-group";
+            problems.push(`${input} names "${name}", but Pocket ID has no group with that name (the group's technical name, not its display name); create it in Pocket ID (Settings → Admin → User Groups), or set create-groups: true to let the action create it.`);
+        }
+    }
+    // Restriction: the flag (Pocket ID 2.0+) and the set of allowed groups. Before 2.0 there is no
+    // flag and the list alone restricts (non-empty). A client PUT with the flag off clears the list.
+    const restrict = s.allowedGroups.length > 0;
+    const hasFlag = current !== undefined && "isGroupRestricted" in current;
+    const currentGroups = current?.allowedUserGroups ?? [];
+    const restrictedNow = current ? (hasFlag ? current.isGroupRestricted === true : (current.allowedUserGroupsCount ?? currentGroups.length) > 0) : false;
+    const wantedIds = s.allowedGroups.map((name) => groups[name]?.id);
+    const haveIds = currentGroups.map((g) => g.id);
+    const sameGroups = wantedIds.every((id) => id !== undefined && haveIds.includes(id)) && haveIds.every((id) => wantedIds.includes(id));
+    let setAllowed = false;
+    if (restrict && (action === "create" || (current && !sameGroups))) {
+        setAllowed = true;
+        changes.push({ target: "pocket-id", setting: "allowedUserGroups", from: currentGroups.map((g) => g.name), to: s.allowedGroups, drift: true });
+    }
+    else if (!restrict && restrictedNow) {
+        // 2.0+: the client PUT with isGroupRestricted false clears the list; before, it must be emptied.
+        setAllowed = !hasFlag;
+        if (currentGroups.length > 0 || !hasFlag) {
+            changes.push({ target: "pocket-id", setting: "allowedUserGroups", from: currentGroups.map((g) => g.name), to: [], drift: true });
+        }
+    }
+    // --- Logo ---------------------------------------------------------------------------------
+    // Compared by sha256 of the stored bytes. Pocket ID strips EXIF/XMP metadata from jpg, png and
+    // webp on upload (§2.9): a file that carries some is stored with other bytes, so it reads back
+    // as different and is uploaded again on every run. A known limit: only the file can fix it
+    // (strip its metadata). svg, gif and ico are stored as sent.
+    let uploadLogo = false;
+    if (s.logo && (action === "create" || (current && o.logoSha256 !== s.logo.sha256))) {
+        uploadLogo = true;
+        const from = action === "create" || !o.logoSha256 ? "none" : "other image";
+        changes.push({ target: "pocket-id", setting: "logo", from, to: s.logo.fileName, drift: true });
+    }
     // --- Secret -------------------------------------------------------------------------------
     const multiple = atLeast(o.pocketIdVersion, "2.14");
     const settable = atLeast(o.pocketIdVersion, "2.12");
@@ -81106,149 +81501,12 @@ function plan(s, o) {
         externalUrl: ext,
         client: { action, id: clientId, current, fields },
         secret: { ...secret, revokeFirst },
+        groups: { create, allowed: s.allowedGroups, setAllowed },
+        uploadLogo,
         harborValues,
         changes,
         drift: changes.some((c) => c.drift),
     };
-}
-
-;// CONCATENATED MODULE: ./src/pocket-id.ts
-// Pocket ID's API in its own words (../shared/reference/pocket-id-api.md): version, discovery,
-// OIDC clients (full-replace PUT), client secrets in both generations, the token-endpoint probe.
-
-
-/** Fields of GET's answer that are read-only (PUT ignores or rejects them). */
-const READ_ONLY_FIELDS = ["allowedUserGroups", "allowedUserGroupsCount", "pkceSupported"];
-class PocketIdApi {
-    #http;
-    /** The server's version, once known ("2.14.0"); undefined on versions before 2.3 (no endpoint). */
-    version;
-    constructor(http) {
-        this.#http = http;
-    }
-    get baseUrl() {
-        return this.#http.baseUrl;
-    }
-    /** GET /api/version/current (since 2.3.0; a 404 means older). Also proves the API key. */
-    async currentVersion() {
-        const res = await this.#http.send("GET", "/api/version/current", { accept: [404] });
-        this.version = res.status === 404 ? undefined : res.body?.currentVersion;
-        return this.version;
-    }
-    /** Proves the key belongs to an admin: the clients list is an admin route. */
-    async checkAdmin() {
-        await this.#http.send("GET", "/api/oidc/clients", { query: { "pagination[limit]": 1 } });
-    }
-    async discovery() {
-        const res = await this.#http.send("GET", "/.well-known/openid-configuration", { auth: false });
-        if (!res.body || typeof res.body !== "object" || typeof res.body.issuer !== "string") {
-            throw new Error("Pocket ID's discovery document has no issuer");
-        }
-        return res.body;
-    }
-    async getClient(id) {
-        const res = await this.#http.send("GET", `/api/oidc/clients/${encodeURIComponent(id)}`, { accept: [404] });
-        return res.status === 404 ? undefined : res.body;
-    }
-    /** Every client whose name is exactly `name` (the server's search is a substring match). */
-    async findClientsByName(name) {
-        const found = [];
-        for (let page = 1;; page++) {
-            const res = await this.#http.send("GET", "/api/oidc/clients", {
-                query: { search: name, "pagination[page]": page, "pagination[limit]": 100 },
-            });
-            found.push(...(res.body.data ?? []).filter((c) => c.name === name));
-            // Pages past the last are clamped to the last one, so stop on totalPages, not on emptiness.
-            if (res.body.pagination.currentPage >= res.body.pagination.totalPages)
-                break;
-        }
-        return found;
-    }
-    /** Creates a client. Never retried: a lost answer is resolved by the caller reading back. */
-    async createClient(fields, id) {
-        const body = {
-            ...(id ? { id } : {}),
-            ...fields,
-            requiresReauthentication: false,
-            requiresPushedAuthorizationRequests: false,
-            skipConsent: false,
-            credentials: { federatedIdentities: [] },
-        };
-        const res = await this.#http.send("POST", "/api/oidc/clients", { json: body, retry: false });
-        return res.body;
-    }
-    /** PUT replaces the whole client, so the body is what GET returned with our fields merged in. */
-    async updateClient(current, fields) {
-        const body = { ...current, ...fields };
-        for (const key of READ_ONLY_FIELDS)
-            delete body[key];
-        delete body.id;
-        body.credentials = { federatedIdentities: current.credentials?.federatedIdentities ?? [] };
-        const res = await this.#http.send("PUT", `/api/oidc/clients/${encodeURIComponent(current.id)}`, { json: body });
-        return res.body;
-    }
-    /** True when this server keeps several secrets per client (2.14+). */
-    get multipleSecrets() {
-        return atLeast(this.version, "2.14");
-    }
-    /** True when a chosen secret value can be set (2.12+). */
-    get settableSecrets() {
-        return atLeast(this.version, "2.12");
-    }
-    async listSecrets(clientId) {
-        const res = await this.#http.send("GET", `/api/oidc/clients/${encodeURIComponent(clientId)}/secrets`);
-        return res.body ?? [];
-    }
-    /**
-     * Issues a secret: added beside the others on 2.14+, replacing the old one before. With `value`
-     * (2.12+) Pocket ID stores that value. Never retried: the caller reads back after a lost answer.
-     */
-    async createSecret(clientId, value) {
-        const path = `/api/oidc/clients/${encodeURIComponent(clientId)}/${this.multipleSecrets ? "secrets" : "secret"}`;
-        const body = value && this.settableSecrets ? { secret: value } : undefined;
-        const res = await this.#http.send("POST", path, { json: body ?? {}, retry: false });
-        if (!res.body?.secret)
-            throw new Error(`Pocket ID: POST ${path} answered without a secret`);
-        return { secret: res.body.secret, id: res.body.id };
-    }
-    async deleteSecret(clientId, secretId) {
-        await this.#http.send("DELETE", `/api/oidc/clients/${encodeURIComponent(clientId)}/secrets/${encodeURIComponent(secretId)}`, { accept: [404] });
-    }
-    /**
-     * Proves a (client ID, secret) pair without a user: a made-up authorization code is refused with
-     * invalid_grant (right credentials) or invalid_client (wrong ones). No state is written.
-     * `unclear` learns why an answer was "unknown" (the failed call), for the caller's message.
-     */
-    async probeSecret(clientId, secret, redirectUri, unclear) {
-        try {
-            const res = await this.#http.send("POST", "/api/oidc/token", {
-                auth: false,
-                retry: true,
-                accept: [400, 401, 404],
-                // client_secret_post: no derived Authorization value to mask, and every version accepts it.
-                form: {
-                    grant_type: "authorization_code",
-                    code: "pocket-id-harbor-oidc-probe",
-                    redirect_uri: redirectUri,
-                    client_id: clientId,
-                    client_secret: secret,
-                },
-            });
-            const error = typeof res.body?.error === "string" ? res.body.error : "";
-            if (res.status === 400 && (error === "invalid_grant" || error === "Invalid authorization code"))
-                return "accepted";
-            if (res.status === 401)
-                return "rejected";
-            unclear?.(`Pocket ID: POST /api/oidc/token answered ${res.status}${error ? ` (${error})` : ""}`);
-            return "unknown";
-        }
-        catch (err) {
-            if (!(err instanceof HttpError))
-                throw err;
-            unclear?.(err.message);
-            return "unknown";
-        }
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/report.ts

@@ -9,7 +9,7 @@ import { HttpError } from "./http.js";
 import type { Settings } from "./inputs.js";
 import type { Observed } from "./observe.js";
 import type { Plan } from "./plan.js";
-import type { OidcClient, PocketIdApi, ProbeResult } from "./pocket-id.js";
+import type { OidcClient, PocketIdApi, ProbeResult, UserGroup } from "./pocket-id.js";
 import type { SecretRegistry } from "./secrets.js";
 
 export interface ApplyResult {
@@ -80,8 +80,32 @@ async function applySteps(p: Plan, o: Observed, d: ApplyDeps, progress: Progress
     progress.changes.push(`revoked expired secret ${id}`);
   }
 
-  // --- Client -----------------------------------------------------------------------------
+  // --- Groups (before the client: its allowed groups need their IDs) ----------------------
+  const groupIds = new Map<string, string>();
+  for (const [name, group] of Object.entries(o.groups)) if (group) groupIds.set(name, group.id);
+  for (const name of p.groups.create) {
+    const group = await createGroup(pocketId, name, log);
+    groupIds.set(name, group.id);
+    progress.changes.push(`created Pocket ID group ${name}`);
+  }
+
+  // --- Client and its allowed groups ------------------------------------------------------
+  // Order decides who can sign in meanwhile. On a client in use the groups go in first (Pocket
+  // ID ignores them while isGroupRestricted is off), then the client PUT turns the flag on; a
+  // new client is not in use yet, so its groups follow its creation.
+  const setGroups = async (clientId: string) => {
+    const ids = p.groups.allowed.map((name) => {
+      const id = groupIds.get(name);
+      if (!id) throw new Error(`no ID for group ${name} after the group step`);
+      return id;
+    });
+    await pocketId.setAllowedGroups(clientId, ids);
+    log(`Pocket ID client ${clientId}: allowed user groups set to ${p.groups.allowed.length ? p.groups.allowed.join(", ") : "none"}.`);
+    progress.changes.push(`set the allowed user groups of client ${clientId}`);
+  };
   let client: OidcClient | undefined = p.client.current;
+  const groupsFirst = p.groups.setAllowed && client !== undefined;
+  if (groupsFirst && client) await setGroups(client.id);
   let clientCreated = false;
   if (p.client.action === "create") {
     client = await createClient(pocketId, s, p, log);
@@ -97,6 +121,14 @@ async function applySteps(p: Plan, o: Observed, d: ApplyDeps, progress: Progress
   const clientId = client.id;
   const result: ApplyResult = { clientId, clientCreated, secretIssued: false, harborChanged: false, revoked: 0 };
   progress.result = result;
+  if (p.groups.setAllowed && !groupsFirst) await setGroups(clientId);
+
+  // --- Logo ---------------------------------------------------------------------------------
+  if (p.uploadLogo && s.logo) {
+    await pocketId.uploadLogo(clientId, s.logo.ext, s.logo.bytes);
+    log(`Pocket ID client ${clientId}: uploaded the logo ${s.logo.fileName}.`);
+    progress.changes.push(`uploaded the logo of client ${clientId}`);
+  }
 
   // --- Secret -----------------------------------------------------------------------------
   let issuedId: string | undefined;
@@ -267,6 +299,25 @@ async function createClient(pocketId: PocketIdApi, s: Settings, p: Plan, log: (m
     );
   }
   return created;
+}
+
+/**
+ * Creates a group. "Already in use" (409; 400 before Pocket ID 2.13) or a lost answer means it
+ * may exist now (made meanwhile, or by our own request): the name is unique, so read it back.
+ */
+async function createGroup(pocketId: PocketIdApi, name: string, log: (m: string) => void): Promise<UserGroup> {
+  try {
+    const group = await pocketId.createGroup(name);
+    log(`Created Pocket ID group "${name}".`);
+    return group;
+  } catch (err) {
+    const inUse = err instanceof HttpError && (err.status === 409 || (err.status === 400 && /already in use/i.test(err.serverMessage ?? "")));
+    if (!(err instanceof HttpError) || !(inUse || err.ambiguous)) throw err;
+    const found = await pocketId.findGroup(name);
+    if (!found) throw err;
+    log(`Pocket ID group "${name}" exists now (${inUse ? "the create answered that the name is in use" : "the create's answer was lost"}); going on with it.`);
+    return found;
+  }
 }
 
 /**

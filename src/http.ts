@@ -169,6 +169,10 @@ export interface RequestOptions {
   query?: Record<string, string | number>;
   json?: unknown;
   form?: Record<string, string>;
+  /** A body sent as is (a file upload); a Buffer, so a retry can send it again. */
+  raw?: { body: Buffer; contentType: string };
+  /** Return the answer's bytes as a Buffer instead of parsing them (images). */
+  binary?: boolean;
   headers?: Record<string, string>;
   /** Send the client's auth headers (default true). */
   auth?: boolean;
@@ -218,8 +222,11 @@ export class HttpClient {
     const { transport, scrub } = this.#opts;
     const headers: Record<string, string> = { accept: "application/json", ...ro.headers };
     if (ro.auth !== false) Object.assign(headers, this.#opts.authHeaders);
-    let body: string | undefined;
-    if (ro.json !== undefined) {
+    let body: string | Buffer | undefined;
+    if (ro.raw) {
+      body = ro.raw.body;
+      headers["content-type"] = ro.raw.contentType;
+    } else if (ro.json !== undefined) {
       body = JSON.stringify(ro.json);
       headers["content-type"] = "application/json";
     } else if (ro.form) {
@@ -261,7 +268,11 @@ export class HttpClient {
         : `${scrub((err as Error).message)}${code ? ` [${code}]` : ""}`;
       throw fail({ kind: timedOut ? "timeout" : "network", detail });
     }
-    const text = await res.body.text().catch(() => "");
+    const bytes = await res.body.arrayBuffer().then(
+      (b) => Buffer.from(b),
+      () => Buffer.alloc(0),
+    );
+    const text = new TextDecoder().decode(bytes);
     const contentType = String(res.headers["content-type"] ?? "");
     let parsed: unknown = text;
     if (text && (contentType.includes("json") || /^\s*[[{]/.test(text))) {
@@ -277,6 +288,6 @@ export class HttpClient {
       const { code, message } = serverError(parsed);
       throw fail({ kind: "status", status: res.statusCode, code, serverMessage: message });
     }
-    return { status: res.statusCode, headers: res.headers, body: parsed as T };
+    return { status: res.statusCode, headers: res.headers, body: (ro.binary ? bytes : parsed) as T };
   }
 }

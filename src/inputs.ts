@@ -1,9 +1,11 @@
 // Every input of the contract (../action.yml), read through one zod schema into a typed,
 // normalised Settings object before any request is sent. Messages name the input and what is
 // expected, and never echo the value of a secret input.
-import { X509Certificate } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { createHash, X509Certificate } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import { basename, extname } from "node:path";
 import * as z from "zod";
+import { LOGO_TYPES, logoUpload, MAX_UPLOAD_BYTES } from "./pocket-id.js";
 
 export const MODES = ["apply", "plan", "verify"] as const;
 export type Mode = (typeof MODES)[number];
@@ -152,6 +154,54 @@ function pem() {
   });
 }
 
+/** The logo file, read and checked here so a bad path fails before any request. */
+export interface LogoFile {
+  path: string;
+  /** The file's own name, for the report. */
+  fileName: string;
+  /** Lower-case extension without the dot: one of LOGO_TYPES. */
+  ext: string;
+  bytes: Buffer;
+  sha256: string;
+}
+
+function logo() {
+  return z.string().transform((v, ctx): LogoFile | undefined => {
+    if (v === "") return undefined;
+    const ext = extname(v).slice(1).toLowerCase();
+    if (!(ext in LOGO_TYPES)) {
+      return issue(
+        ctx,
+        "logo",
+        `must be an image file ending in ${Object.keys(LOGO_TYPES)
+          .map((e) => `.${e}`)
+          .join(", ")} (got "${v}").`,
+      );
+    }
+    let bytes: Buffer;
+    try {
+      if (!statSync(v).isFile()) return issue(ctx, "logo", `must be the path of an image file; "${v}" is not a file.`);
+      bytes = readFileSync(v);
+    } catch {
+      return issue(ctx, "logo", `must be the path of a readable image file; cannot read "${v}".`);
+    }
+    if (bytes.length === 0) return issue(ctx, "logo", `must be an image file; "${v}" is empty.`);
+    // Pocket ID refuses a request body over 2 MiB, and the form's envelope counts too.
+    const max = MAX_UPLOAD_BYTES - logoUpload(ext, Buffer.alloc(0)).body.length;
+    if (bytes.length > max) {
+      return issue(ctx, "logo", `must be at most ${max} bytes (Pocket ID's upload limit of 2 MiB, form envelope included); "${v}" has ${bytes.length}.`);
+    }
+    return { path: v, fileName: basename(v), ext, bytes, sha256: createHash("sha256").update(bytes).digest("hex") };
+  });
+}
+
+/** A Pocket ID group's technical name: 2–255 characters (§3), in NFC as Pocket ID stores it. */
+function groupNameProblem(name: string): string | undefined {
+  const length = [...name].length;
+  if (length < 2 || length > 255) return `"${name}" is not a possible Pocket ID group name (2–255 characters)`;
+  return undefined;
+}
+
 const schema = z
   .object({
     "pocket-id-url": baseUrl("pocket-id-url", { required: true }),
@@ -179,8 +229,15 @@ const schema = z
     }),
     "launch-url": baseUrl("launch-url", { required: false }),
     pkce: bool("pkce", true),
-    logo: z.string().transform((v) => v || undefined),
-    "allowed-groups": z.string().transform(splitList),
+    logo: logo(),
+    "allowed-groups": z.string().transform((v, ctx) => {
+      const names = [...new Set(splitList(v).map((n) => n.normalize("NFC")))];
+      for (const name of names) {
+        const problem = groupNameProblem(name);
+        if (problem) return issue(ctx, "allowed-groups", `must list Pocket ID group names (their technical name); ${problem}.`);
+      }
+      return names;
+    }),
     "create-groups": bool("create-groups", false),
     "client-secret": z.string().transform((v, ctx) => {
       if (v === "") return undefined;
@@ -248,11 +305,12 @@ const schema = z
     if (s["rotate-secret"] && s["client-secret"]) {
       issue(ctx, "rotate-secret", "cannot be combined with client-secret: a given secret is set as is; to rotate, change client-secret or clear it.");
     }
+    if (s["create-groups"] && s["admin-group"] !== "") {
+      const problem = groupNameProblem(s["admin-group"].normalize("NFC"));
+      if (problem) issue(ctx, "admin-group", `cannot be created as a Pocket ID group (create-groups: true): ${problem}.`);
+    }
     // Inputs of the contract that later versions implement: refuse them rather than ignore them.
     const notYet: [InputName, boolean][] = [
-      ["logo", Boolean(s.logo)],
-      ["allowed-groups", s["allowed-groups"].length > 0],
-      ["create-groups", s["create-groups"]],
       ["login-test-user", s["login-test-user"] !== ""],
       ["drift-issue", s["drift-issue"]],
     ];
@@ -274,6 +332,10 @@ export interface Settings {
   callbackUrls?: string[];
   launchUrl?: string;
   pkce: boolean;
+  logo?: LogoFile;
+  /** Pocket ID group names (NFC, no duplicates); empty: no restriction. */
+  allowedGroups: string[];
+  createGroups: boolean;
   clientSecret?: string;
   rotateSecret: boolean;
   providerName: string;
@@ -321,6 +383,9 @@ export function readSettings(get: (name: InputName) => string): Settings {
     callbackUrls: s["callback-urls"],
     launchUrl: s["launch-url"],
     pkce: s.pkce,
+    logo: s.logo,
+    allowedGroups: s["allowed-groups"],
+    createGroups: s["create-groups"],
     clientSecret: s["client-secret"],
     rotateSecret: s["rotate-secret"],
     providerName: s["provider-name"],

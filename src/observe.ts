@@ -1,11 +1,12 @@
 // Every read a run needs, in as few parallel waves as their dependencies allow. Failures that
 // make planning impossible (credentials, unreachable servers) become preflight problems, all of
 // them collected, so the user sees every one at once.
+import { createHash } from "node:crypto";
 import { PreflightError } from "./errors.js";
 import type { Configurations, HarborApi, HarborUser, SystemInfo } from "./harbor.js";
 import { HttpError } from "./http.js";
 import type { Settings } from "./inputs.js";
-import type { Discovery, OidcClient, PocketIdApi, ProbeResult, SecretInfo } from "./pocket-id.js";
+import type { Discovery, OidcClient, PocketIdApi, ProbeResult, SecretInfo, UserGroup } from "./pocket-id.js";
 
 export interface PingResult {
   url: string;
@@ -24,6 +25,10 @@ export interface Observed {
   secrets?: SecretInfo[];
   /** The probe of the given client-secret against the found client. */
   givenSecretProbe?: ProbeResult;
+  /** The Pocket ID groups named in allowed-groups and admin-group, by name; null: no such group. */
+  groups: Record<string, UserGroup | null>;
+  /** sha256 of the client's current (light) logo: null when it has none; read only for the logo input. */
+  logoSha256?: string | null;
   harborUser: HarborUser;
   harborInfo: SystemInfo;
   harborConfig: Configurations;
@@ -56,16 +61,23 @@ export function explainReadFailure(err: unknown, s: Settings): string {
   return err.message;
 }
 
+/** The Pocket ID groups the inputs name: allowed-groups, and admin-group (a group name too). */
+export function namedGroups(s: Pick<Settings, "allowedGroups" | "adminGroup">): string[] {
+  return [...new Set([...s.allowedGroups, ...(s.adminGroup ? [s.adminGroup.normalize("NFC")] : [])])];
+}
+
 export async function observe({ pocketId, harbor, settings: s }: ObserveDeps): Promise<Observed> {
   // Wave 1: everything that depends only on the inputs.
   const lookup = s.clientId ? pocketId.getClient(s.clientId).then((c) => (c ? [c] : [])) : pocketId.findClientsByName(s.clientName);
-  const [version, discovery, clients, user, info, config] = await Promise.allSettled([
+  const names = namedGroups(s);
+  const [version, discovery, clients, user, info, config, groups] = await Promise.allSettled([
     pocketId.currentVersion(),
     pocketId.discovery(),
     lookup,
     harbor.currentUser(),
     harbor.systemInfo(),
     harbor.configurations(),
+    Promise.all(names.map(async (name) => [name, (await pocketId.findGroup(name)) ?? null] as const)).then(Object.fromEntries),
   ]);
   // One line per cause: a rejected key or an unreachable server fails every call the same way.
   const problems = new Map<string, string>();
@@ -77,7 +89,7 @@ export async function observe({ pocketId, harbor, settings: s }: ObserveDeps): P
   if (user.status === "fulfilled" && !user.value.sysadmin_flag) {
     problems.set("Harbor status 403", `Harbor user "${user.value.username}" is not a system administrator; the OIDC settings need one (use the local admin).`);
   }
-  for (const r of [version, clients, user, config, info]) {
+  for (const r of [version, clients, user, config, info, groups]) {
     if (r.status === "rejected") add(r.reason, explainReadFailure(r.reason, s));
   }
   if (discovery.status === "rejected") {
@@ -95,6 +107,7 @@ export async function observe({ pocketId, harbor, settings: s }: ObserveDeps): P
     discovery: ok(discovery),
     client: found.length === 1 ? found[0] : undefined,
     sameName: s.clientId ? [] : found,
+    groups: ok(groups) as Record<string, UserGroup | null>,
     harborUser: ok(user),
     harborInfo: ok(info),
     harborConfig: ok(config),
@@ -105,7 +118,21 @@ export async function observe({ pocketId, harbor, settings: s }: ObserveDeps): P
   const authMode = observed.harborConfig.auth_mode;
   const locked = authMode && authMode.value !== "oidc_auth" && !authMode.editable && Object.values(observed.harborConfig).some((i) => i.editable);
   const callback = `${externalUrl(observed, s)}/c/oidc/callback`;
+  // A list item carries only allowedUserGroupsCount: the client's groups need the client itself,
+  // when groups are wanted or when it may be restricted (the flag, or no flag before Pocket ID 2.0).
+  const needsGroups = client && !s.clientId && (s.allowedGroups.length > 0 || client.isGroupRestricted !== false);
   await Promise.all([
+    needsGroups
+      ? pocketId.getClient(client.id).then((full) => {
+          if (full) observed.client = full;
+        })
+      : undefined,
+    // hasLogo is missing before Pocket ID 1.12: then the logo itself tells (404 when none).
+    client && s.logo
+      ? (client.hasLogo === false ? Promise.resolve(undefined) : pocketId.getLogo(client.id)).then((bytes) => {
+          observed.logoSha256 = bytes ? createHash("sha256").update(bytes).digest("hex") : null;
+        })
+      : undefined,
     client && pocketId.multipleSecrets
       ? pocketId.listSecrets(client.id).then((list) => {
           observed.secrets = list;

@@ -2,7 +2,7 @@
 // The plan holds the preflight problems (any one stops the run before a change), the warnings,
 // and the changes to make on each server, including what happens to the client secret.
 import type { Settings } from "./inputs.js";
-import { externalUrl, type Observed } from "./observe.js";
+import { externalUrl, namedGroups, type Observed } from "./observe.js";
 import type { ManagedClientFields, OidcClient } from "./pocket-id.js";
 import { atLeast } from "./version.js";
 
@@ -43,6 +43,16 @@ export interface Plan {
     /** Expired secrets to revoke first, to make room under Pocket ID's cap of 20. */
     revokeFirst: string[];
   };
+  groups: {
+    /** Groups to create first (create-groups), by name. */
+    create: string[];
+    /** allowed-groups, by name: the client's allowed user groups once `setAllowed` is done. */
+    allowed: string[];
+    /** PUT the allowed user groups after the client step (the set of IDs differs). */
+    setAllowed: boolean;
+  };
+  /** Upload the logo input after the client step. */
+  uploadLogo: boolean;
   /** The Harbor keys to PUT (the secret is added by the applier when it hands one over). */
   harborValues: Record<string, unknown>;
   changes: PlannedChange[];
@@ -97,7 +107,7 @@ export function plan(s: Settings, o: Observed): Plan {
     launchURL: s.launchUrl ?? ext,
     isPublic: false,
     pkceEnabled: s.pkce,
-    isGroupRestricted: false,
+    isGroupRestricted: s.allowedGroups.length > 0,
   };
   let action: Plan["client"]["action"] = "none";
   const current = o.client;
@@ -119,6 +129,54 @@ export function plan(s: Settings, o: Observed): Plan {
     if (changes.length > 0) action = "update";
   }
   const clientId = s.clientId ?? current?.id;
+
+  // --- Groups -------------------------------------------------------------------------------
+  const groups = o.groups;
+  const missing = namedGroups(s).filter((name) => !groups[name]);
+  const create: string[] = [];
+  for (const name of missing) {
+    if (s.createGroups) {
+      create.push(name);
+      changes.push({ target: "pocket-id", setting: `group ${name}`, from: null, to: "created", drift: true });
+    } else {
+      const input = s.allowedGroups.includes(name) ? "allowed-groups" : "admin-group";
+      problems.push(
+        `${input} names "${name}", but Pocket ID has no group with that name (the group's technical name, not its display name); create it in Pocket ID (Settings → Admin → User Groups), or set create-groups: true to let the action create it.`,
+      );
+    }
+  }
+  // Restriction: the flag (Pocket ID 2.0+) and the set of allowed groups. Before 2.0 there is no
+  // flag and the list alone restricts (non-empty). A client PUT with the flag off clears the list.
+  const restrict = s.allowedGroups.length > 0;
+  const hasFlag = current !== undefined && "isGroupRestricted" in current;
+  const currentGroups = current?.allowedUserGroups ?? [];
+  const restrictedNow = current ? (hasFlag ? current.isGroupRestricted === true : (current.allowedUserGroupsCount ?? currentGroups.length) > 0) : false;
+  const wantedIds = s.allowedGroups.map((name) => groups[name]?.id);
+  const haveIds = currentGroups.map((g) => g.id);
+  const sameGroups = wantedIds.every((id) => id !== undefined && haveIds.includes(id)) && haveIds.every((id) => wantedIds.includes(id));
+  let setAllowed = false;
+  if (restrict && (action === "create" || (current && !sameGroups))) {
+    setAllowed = true;
+    changes.push({ target: "pocket-id", setting: "allowedUserGroups", from: currentGroups.map((g) => g.name), to: s.allowedGroups, drift: true });
+  } else if (!restrict && restrictedNow) {
+    // 2.0+: the client PUT with isGroupRestricted false clears the list; before, it must be emptied.
+    setAllowed = !hasFlag;
+    if (currentGroups.length > 0 || !hasFlag) {
+      changes.push({ target: "pocket-id", setting: "allowedUserGroups", from: currentGroups.map((g) => g.name), to: [], drift: true });
+    }
+  }
+
+  // --- Logo ---------------------------------------------------------------------------------
+  // Compared by sha256 of the stored bytes. Pocket ID strips EXIF/XMP metadata from jpg, png and
+  // webp on upload (§2.9): a file that carries some is stored with other bytes, so it reads back
+  // as different and is uploaded again on every run. A known limit: only the file can fix it
+  // (strip its metadata). svg, gif and ico are stored as sent.
+  let uploadLogo = false;
+  if (s.logo && (action === "create" || (current && o.logoSha256 !== s.logo.sha256))) {
+    uploadLogo = true;
+    const from = action === "create" || !o.logoSha256 ? "none" : "other image";
+    changes.push({ target: "pocket-id", setting: "logo", from, to: s.logo.fileName, drift: true });
+  }
 
   // --- Secret -------------------------------------------------------------------------------
   const multiple = atLeast(o.pocketIdVersion, "2.14");
@@ -250,6 +308,8 @@ export function plan(s: Settings, o: Observed): Plan {
     externalUrl: ext,
     client: { action, id: clientId, current, fields },
     secret: { ...secret, revokeFirst },
+    groups: { create, allowed: s.allowedGroups, setAllowed },
+    uploadLogo,
     harborValues,
     changes,
     drift: changes.some((c) => c.drift),

@@ -1,5 +1,7 @@
 // Pocket ID's API in its own words (../shared/reference/pocket-id-api.md): version, discovery,
-// OIDC clients (full-replace PUT), client secrets in both generations, the token-endpoint probe.
+// OIDC clients (full-replace PUT), client secrets in both generations, the token-endpoint probe,
+// user groups and the client logo.
+import { randomBytes } from "node:crypto";
 import { type HttpClient, HttpError } from "./http.js";
 import { atLeast } from "./version.js";
 
@@ -28,8 +30,51 @@ export interface OidcClient {
   isPublic?: boolean;
   pkceEnabled?: boolean;
   isGroupRestricted?: boolean;
+  /** Only in GET/PUT answers for one client (list items carry allowedUserGroupsCount instead). */
+  allowedUserGroups?: UserGroup[] | null;
+  allowedUserGroupsCount?: number;
+  hasLogo?: boolean;
   credentials?: { federatedIdentities?: unknown[]; secrets?: SecretInfo[] | null } | null;
   [key: string]: unknown;
+}
+
+/** A user group (§3). `name` is the technical name, unique, and what the groups claim carries. */
+export interface UserGroup {
+  id: string;
+  name: string;
+  friendlyName?: string;
+  [key: string]: unknown;
+}
+
+/** The logo types the action uploads, by extension; Pocket ID decides the type by the extension (§2.9). */
+export const LOGO_TYPES: Record<string, string> = {
+  png: "image/png",
+  svg: "image/svg+xml",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  gif: "image/gif",
+  webp: "image/webp",
+  ico: "image/x-icon",
+};
+
+/** Pocket ID's limit on the whole upload request, multipart envelope included (§2.9). */
+export const MAX_UPLOAD_BYTES = 2 << 20;
+
+/** The limit of a group's friendlyName (§3: 2–50 characters, counted as Go counts runes). */
+const FRIENDLY_NAME_MAX = 50;
+
+/**
+ * The multipart/form-data body of a logo upload: field `file`, file name `logo.<ext>` (the server
+ * reads the type from the extension only, and a fixed name needs no escaping). A Buffer, so a
+ * retry sends it again as is.
+ */
+export function logoUpload(ext: string, bytes: Buffer): { body: Buffer; contentType: string } {
+  let boundary: string;
+  do boundary = `pocket-id-harbor-oidc-${randomBytes(12).toString("hex")}`;
+  while (bytes.includes(boundary));
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="logo.${ext}"\r\nContent-Type: ${LOGO_TYPES[ext] ?? "application/octet-stream"}\r\n\r\n`;
+  const body = Buffer.concat([Buffer.from(head), bytes, Buffer.from(`\r\n--${boundary}--\r\n`)]);
+  return { body, contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
 /** The fields of a client this action manages; everything else is left as found. */
@@ -47,6 +92,11 @@ export type ProbeResult = "accepted" | "rejected" | "unknown";
 
 /** Fields of GET's answer that are read-only (PUT ignores or rejects them). */
 const READ_ONLY_FIELDS = ["allowedUserGroups", "allowedUserGroupsCount", "pkceSupported"];
+
+interface Page<T> {
+  data: T[];
+  pagination: { totalPages: number; currentPage: number };
+}
 
 export class PocketIdApi {
   readonly #http: HttpClient;
@@ -88,9 +138,17 @@ export class PocketIdApi {
 
   /** Every client whose name is exactly `name` (the server's search is a substring match). */
   async findClientsByName(name: string): Promise<OidcClient[]> {
-    const found: OidcClient[] = [];
+    return this.#searchByName<OidcClient>("/api/oidc/clients", name);
+  }
+
+  /**
+   * Every item of a paginated list whose `name` is exactly `name`: the server's search is a
+   * substring LIKE (case-insensitive on SQLite, `%` and `_` wildcards), so it is filtered here.
+   */
+  async #searchByName<T extends { name: string }>(path: string, name: string): Promise<T[]> {
+    const found: T[] = [];
     for (let page = 1; ; page++) {
-      const res = await this.#http.send<{ data: OidcClient[]; pagination: { totalPages: number; currentPage: number } }>("GET", "/api/oidc/clients", {
+      const res = await this.#http.send<Page<T>>("GET", path, {
         query: { search: name, "pagination[page]": page, "pagination[limit]": 100 },
       });
       found.push(...(res.body.data ?? []).filter((c) => c.name === name));
@@ -98,6 +156,47 @@ export class PocketIdApi {
       if (res.body.pagination.currentPage >= res.body.pagination.totalPages) break;
     }
     return found;
+  }
+
+  /** The group with exactly this technical name (unique in Pocket ID), if any. */
+  async findGroup(name: string): Promise<UserGroup | undefined> {
+    return (await this.#searchByName<UserGroup>("/api/user-groups", name))[0];
+  }
+
+  /**
+   * Creates a group named `name`, with the name as friendly name (cut to the 50 characters that
+   * field allows). Retrying is safe: the name is unique, so a repeat cannot make a second group.
+   */
+  async createGroup(name: string): Promise<UserGroup> {
+    const friendlyName = [...name].slice(0, FRIENDLY_NAME_MAX).join("");
+    const res = await this.#http.send<UserGroup>("POST", "/api/user-groups", { json: { name, friendlyName }, retry: true });
+    return res.body;
+  }
+
+  /** Replaces the client's allowed user groups; it does not change isGroupRestricted (§2.8). */
+  async setAllowedGroups(clientId: string, groupIds: string[]): Promise<void> {
+    await this.#http.send("PUT", `/api/oidc/clients/${encodeURIComponent(clientId)}/allowed-user-groups`, { json: { userGroupIds: groupIds } });
+  }
+
+  /** The client's (light) logo as stored, or undefined when it has none. A public route. */
+  async getLogo(clientId: string): Promise<Buffer | undefined> {
+    const res = await this.#http.send<Buffer>("GET", `/api/oidc/clients/${encodeURIComponent(clientId)}/logo`, {
+      query: { light: "true" },
+      auth: false,
+      binary: true,
+      accept: [404],
+      headers: { accept: "image/*" },
+    });
+    return res.status === 404 ? undefined : res.body;
+  }
+
+  /** Uploads the client's (light) logo. Repeating it stores the same image again, so it is retried. */
+  async uploadLogo(clientId: string, ext: string, bytes: Buffer): Promise<void> {
+    await this.#http.send("POST", `/api/oidc/clients/${encodeURIComponent(clientId)}/logo`, {
+      query: { light: "true" },
+      raw: logoUpload(ext, bytes),
+      retry: true,
+    });
   }
 
   /** Creates a client. Never retried: a lost answer is resolved by the caller reading back. */
