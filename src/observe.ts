@@ -118,11 +118,10 @@ export async function observe({ pocketId, harbor, settings: s }: ObserveDeps): P
   const authMode = observed.harborConfig.auth_mode;
   const locked = authMode && authMode.value !== "oidc_auth" && !authMode.editable && Object.values(observed.harborConfig).some((i) => i.editable);
   const callback = `${externalUrl(observed, s)}/c/oidc/callback`;
-  // A list item carries only allowedUserGroupsCount: the client's groups need the client itself,
-  // when groups are wanted or when it may be restricted (the flag, or no flag before Pocket ID 2.0).
-  const needsGroups = client && !s.clientId && (s.allowedGroups.length > 0 || client.isGroupRestricted !== false);
+  // A list item is a summary (allowedUserGroupsCount, not the groups): the full-replace PUT and
+  // the group comparison start from the client itself.
   await Promise.all([
-    needsGroups
+    client && !s.clientId
       ? pocketId.getClient(client.id).then((full) => {
           if (full) observed.client = full;
         })
