@@ -50,9 +50,9 @@ describe("action.yml", () => {
     });
   });
 
-  it("declares every output of the contract", () => {
+  it("declares every output of the contract, and drift-issue", () => {
     expect([...section("outputs").keys()].sort()).toEqual(
-      ["changes", "client-created", "client-id", "client-secret", "drift", "harbor-changed", "issuer", "login-test", "secret-rotated"].sort(),
+      ["changes", "client-created", "client-id", "client-secret", "drift", "drift-issue", "harbor-changed", "issuer", "login-test", "secret-rotated"].sort(),
     );
   });
 

@@ -92,9 +92,10 @@ const OTHER_CASES: Case[] = [
   ["logo", "/etc/hostname", /must be an image file ending in \.png, \.svg, \.jpg, \.jpeg, \.gif, \.webp, \.ico \(got "\/etc\/hostname"\)/],
   ["logo", "/tmp", /must be an image file ending in/],
   ["allowed-groups", "admins,x", /must list Pocket ID group names \(their technical name\); "x" is not a possible Pocket ID group name \(2–255 characters\)/],
+  ["drift-issue-label", "drift,oidc", /must be one label name, without a comma, got "drift,oidc"/],
+  ["drift-issue-label", "l".repeat(51), /must be at most 50 characters \(GitHub's limit for a label name\)/],
   // Inputs of the contract this version does not implement yet: refused, never silently ignored.
   ["login-test-user", "alice", /is not supported by this version of the action yet/],
-  ["drift-issue", "true", /is not supported by this version of the action yet/],
 ];
 
 const REQUIRED_CASES: Case[] = [
@@ -130,7 +131,7 @@ describe("bad inputs are refused before any request", () => {
     test.each(cases)("%s: %j", async (input, value, says) => {
       const message = await expectRefused({ ...valid(), [input]: value }, input, says);
       // A secret input's value is never echoed (the harness also searches the whole output).
-      if (["pocket-id-api-key", "harbor-password", "client-secret"].includes(input) && value.trim()) expect(message).not.toContain(value);
+      if (["pocket-id-api-key", "harbor-password", "client-secret", "github-token"].includes(input) && value.trim()) expect(message).not.toContain(value);
       // Nor the password in a URL's user info.
       expect(message).not.toContain("hunter2-pw");
     });
@@ -144,6 +145,24 @@ describe("bad inputs are refused before any request", () => {
       /cannot be combined with client-secret/,
     );
     expect(message).not.toContain(secret);
+  });
+
+  test("drift-issue without github-token: refused, naming github-token", async () => {
+    await expectRefused(
+      { ...valid(), mode: "verify", "drift-issue": "true" },
+      "github-token",
+      /is required with drift-issue: true: a token for the GitHub API with issues: write/,
+    );
+  });
+
+  test.each(["apply", "plan"])("drift-issue with mode: %s: refused, naming drift-issue and the mode, without the token", async (mode) => {
+    const token = "ghs_secret-token-0123456789";
+    const message = await expectRefused(
+      { ...valid(), mode, "drift-issue": "true", "github-token": token },
+      "drift-issue",
+      new RegExp(`works only with mode: verify \\(got mode: ${mode}\\)`),
+    );
+    expect(message).not.toContain(token);
   });
 
   test("pocket-id-url pointing at the discovery document: refused", async () => {

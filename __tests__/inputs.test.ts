@@ -81,10 +81,29 @@ describe("readSettings", () => {
       ["logo", "/no/such/logo.png", /logo.*cannot read/],
       ["logo", "/etc/hostname", /logo.*must be an image file ending in/],
       ["login-test-user", "alice", /login-test-user.*not supported/],
+      ["drift-issue-label", "a,b", /drift-issue-label.*without a comma/],
+      ["drift-issue-label", "x".repeat(51), /drift-issue-label.*at most 50 characters/],
     ];
     for (const [input, value, expected] of cases) {
       expect(problems({ [input]: value }).join("\n"), `${input}=${value}`).toMatch(expected);
     }
+  });
+
+  it("drift-issue: off by default; in verify with github-token it is on; otherwise refused", () => {
+    expect(read()).toMatchObject({ driftIssue: false, driftIssueLabel: "pocket-id-harbor-oidc" });
+    expect(read({ mode: "verify", "drift-issue": "true", "github-token": "ghs_token", "drift-issue-label": "oidc drift" })).toMatchObject({
+      driftIssue: true,
+      githubToken: "ghs_token",
+      driftIssueLabel: "oidc drift",
+    });
+    expect(problems({ mode: "verify", "drift-issue": "true" })).toEqual([expect.stringMatching(/^Input `github-token` is required with drift-issue: true/)]);
+    expect(problems({ "drift-issue": "true", "github-token": "ghs_token" })).toEqual([
+      expect.stringMatching(/^Input `drift-issue` works only with mode: verify \(got mode: apply\)/),
+    ]);
+    // Both at once: both named, so one rerun fixes them.
+    expect(problems({ mode: "plan", "drift-issue": "true" })).toHaveLength(2);
+    // A token without drift-issue is harmless: github-token is used only by drift-issue.
+    expect(read({ "github-token": "ghs_token" }).driftIssue).toBe(false);
   });
 
   it("never echoes a secret input's value", () => {

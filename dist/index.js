@@ -28093,7 +28093,7 @@ module.exports = {
 /***/ 770:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-/* unused reexport */ __nccwpck_require__(218);
+module.exports = __nccwpck_require__(218);
 
 
 /***/ }),
@@ -28101,7 +28101,6 @@ module.exports = {
 /***/ 218:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-var __webpack_unused_export__;
 
 
 var net = __nccwpck_require__(9278);
@@ -28113,10 +28112,10 @@ var assert = __nccwpck_require__(2613);
 var util = __nccwpck_require__(9023);
 
 
-__webpack_unused_export__ = httpOverHttp;
-__webpack_unused_export__ = httpsOverHttp;
-__webpack_unused_export__ = httpOverHttps;
-__webpack_unused_export__ = httpsOverHttps;
+exports.httpOverHttp = httpOverHttp;
+exports.httpsOverHttp = httpsOverHttp;
+exports.httpOverHttps = httpOverHttps;
+exports.httpsOverHttps = httpsOverHttps;
 
 
 function httpOverHttp(options) {
@@ -28365,7 +28364,7 @@ if (process.env.NODE_DEBUG && /\btunnel\b/.test(process.env.NODE_DEBUG)) {
 } else {
   debug = function() {};
 }
-__webpack_unused_export__ = debug; // for test
+exports.debug = debug; // for test
 
 
 /***/ }),
@@ -67393,7 +67392,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9142);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1622);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -67402,7 +67401,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9142:
+/***/ 1622:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -67411,8 +67410,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
-;// CONCATENATED MODULE: external "os"
-const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+// EXTERNAL MODULE: external "os"
+var external_os_ = __nccwpck_require__(857);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -67487,7 +67486,7 @@ function toCommandProperties(annotationProperties) {
  */
 function command_issueCommand(command, properties, message) {
     const cmd = new Command(command, properties, message);
-    process.stdout.write(cmd.toString() + external_os_namespaceObject.EOL);
+    process.stdout.write(cmd.toString() + external_os_.EOL);
 }
 function command_issue(name, message = '') {
     command_issueCommand(name, {}, message);
@@ -67543,8 +67542,8 @@ function escapeProperty(s) {
 //# sourceMappingURL=command.js.map
 ;// CONCATENATED MODULE: external "crypto"
 const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
-;// CONCATENATED MODULE: external "fs"
-const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
@@ -67558,10 +67557,10 @@ function file_command_issueFileCommand(command, message) {
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
     }
-    if (!external_fs_namespaceObject.existsSync(filePath)) {
+    if (!external_fs_.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_namespaceObject.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
+    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_.EOL}`, {
         encoding: 'utf8'
     });
 }
@@ -67577,7 +67576,7 @@ function file_command_prepareKeyValueMessage(key, value) {
     if (convertedValue.includes(delimiter)) {
         throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
     }
-    return `${key}<<${delimiter}${external_os_namespaceObject.EOL}${convertedValue}${external_os_namespaceObject.EOL}${delimiter}`;
+    return `${key}<<${delimiter}${external_os_.EOL}${convertedValue}${external_os_.EOL}${delimiter}`;
 }
 //# sourceMappingURL=file-command.js.map
 ;// CONCATENATED MODULE: external "path"
@@ -68540,7 +68539,7 @@ var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { access, appendFile, writeFile } = external_fs_namespaceObject.promises;
+const { access, appendFile, writeFile } = external_fs_.promises;
 const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
 const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
 class Summary {
@@ -68563,7 +68562,7 @@ class Summary {
                 throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
             }
             try {
-                yield access(pathFromEnv, external_fs_namespaceObject.constants.R_OK | external_fs_namespaceObject.constants.W_OK);
+                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
             }
             catch (_a) {
                 throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
@@ -68659,7 +68658,7 @@ class Summary {
      * @returns {Summary} summary instance
      */
     addEOL() {
-        return this.addRaw(external_os_namespaceObject.EOL);
+        return this.addRaw(external_os_.EOL);
     }
     /**
      * Adds an HTML codeblock to the summary buffer
@@ -68863,7 +68862,7 @@ var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS = process.platform === 'win32';
 /**
@@ -68890,7 +68889,7 @@ function readlink(fsPath) {
 }
 // See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
 const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_namespaceObject.constants.O_RDONLY;
+const READONLY = external_fs_.constants.O_RDONLY;
 function exists(fsPath) {
     return io_util_awaiter(this, void 0, void 0, function* () {
         try {
@@ -69383,13 +69382,13 @@ class ToolRunner extends external_events_.EventEmitter {
     _processLineBuffer(data, strBuffer, onLine) {
         try {
             let s = strBuffer + data.toString();
-            let n = s.indexOf(external_os_namespaceObject.EOL);
+            let n = s.indexOf(external_os_.EOL);
             while (n > -1) {
                 const line = s.substring(0, n);
                 onLine(line);
                 // the rest of the string ...
-                s = s.substring(n + external_os_namespaceObject.EOL.length);
-                n = s.indexOf(external_os_namespaceObject.EOL);
+                s = s.substring(n + external_os_.EOL.length);
+                n = s.indexOf(external_os_.EOL);
             }
             return s;
         }
@@ -69680,7 +69679,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 }
                 const optionsNonNull = this._cloneExecOptions(this.options);
                 if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_namespaceObject.EOL);
+                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_.EOL);
                 }
                 const state = new ExecState(optionsNonNull, this.toolPath);
                 state.on('debug', (message) => {
@@ -70019,8 +70018,8 @@ const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* ()
         version
     };
 });
-const platform = external_os_namespaceObject.platform();
-const arch = external_os_namespaceObject.arch();
+const platform = external_os_.platform();
+const arch = external_os_.arch();
 const isWindows = platform === 'win32';
 const isMacOS = platform === 'darwin';
 const isLinux = platform === 'linux';
@@ -70201,7 +70200,7 @@ function setOutput(name, value) {
     if (filePath) {
         return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
     }
-    process.stdout.write(external_os_namespaceObject.EOL);
+    process.stdout.write(external_os_.EOL);
     command_issueCommand('set-output', { name }, utils_toCommandValue(value));
 }
 /**
@@ -70269,7 +70268,7 @@ function notice(message, properties = {}) {
  * @param message info message
  */
 function info(message) {
-    process.stdout.write(message + external_os_namespaceObject.EOL);
+    process.stdout.write(message + external_os_.EOL);
 }
 /**
  * Begin an output group.
@@ -70962,6 +70961,197 @@ async function readBack(harbor, sent, keys, windowMs, sleep, result) {
         }
         await sleep(delay);
         delay = Math.min(delay * 2, 4000);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/drift-issue.ts
+// drift-issue (verify only): one issue in the repository follows the verdict. A failing run opens
+// it, or comments on it; a clean run comments and closes it. The GitHub API client is loaded here,
+// on demand, so an ordinary run never loads Octokit. This never throws: a failure of the GitHub
+// API is a warning, and the verify verdict (the exit code) stays what verify found.
+
+const ISSUE_TITLE = "Pocket ID ↔ Harbor OIDC: drift or failed check";
+/** GitHub refuses an issue body or comment longer than this. */
+const MAX_TEXT = 65_536;
+/** The findings are cut well below it, leaving room for the text around them. */
+const MAX_FINDINGS = 60_000;
+/** The part of the issue body the action rewrites; text outside it (a human's notes) is kept. */
+const SECTION = /<!-- pocket-id-harbor-oidc findings sha256=([0-9a-f]{64}) -->[\s\S]*?<!-- \/pocket-id-harbor-oidc findings -->/;
+/** A failed GitHub API call: which call, what GitHub said, and what to do. */
+class GitHubCallError extends Error {
+    constructor(call, what, err, repo) {
+        const status = err.status;
+        const data = err.response?.data;
+        const said = typeof data === "object" && data !== null && typeof data.message === "string"
+            ? data.message
+            : err instanceof Error
+                ? err.message
+                : String(err);
+        // Octokit turns a network failure into status 500 without a response: say it got no answer.
+        const answered = status !== undefined && data !== undefined;
+        super(`GitHub API ${call} (${what}) ${answered ? `answered ${status}: ${said}` : `got no answer: ${said}`}. ${hint(answered ? status : undefined, said, repo)}`);
+        this.name = "GitHubCallError";
+    }
+}
+function hint(status, said, repo) {
+    if (status === 401)
+        return `github-token was rejected (wrong or expired): pass \${{ github.token }} or a valid token.`;
+    if (status === 403 && /rate limit/i.test(said))
+        return "The token hit GitHub's rate limit; a later run tries again.";
+    if (status === 403)
+        return "The token may not write issues: grant `permissions: issues: write` to the job (a fine-grained token needs Issues: read and write).";
+    if (status === 404)
+        return `Repository ${repo} is not visible to this token: use the token of this repository (\${{ github.token }}).`;
+    if (status === 410)
+        return `Issues are disabled in ${repo}: enable them, or set drift-issue: false.`;
+    if (status === undefined)
+        return "Check that the runner reaches GITHUB_API_URL; a later run tries again.";
+    return "A later run tries again.";
+}
+function labelName(l) {
+    return (typeof l === "string" ? l : (l.name ?? "")).toLowerCase();
+}
+function digest(findings) {
+    return (0,external_node_crypto_.createHash)("sha256").update(findings).digest("hex");
+}
+/** The findings verbatim, in a fence longer than any backtick run in them (no markdown, no @mentions). */
+function codeBlock(findings) {
+    const text = findings.length > MAX_FINDINGS ? `${findings.slice(0, MAX_FINDINGS)}\n… (cut: the run's log has the rest)` : findings;
+    const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+    const fence = "`".repeat(Math.max(3, longest + 1));
+    return `${fence}text\n${text}\n${fence}`;
+}
+function section(findings, run) {
+    return [
+        `<!-- pocket-id-harbor-oidc findings sha256=${digest(findings)} -->`,
+        `Latest findings, from ${run}:`,
+        "",
+        codeBlock(findings),
+        "<!-- /pocket-id-harbor-oidc findings -->",
+    ].join("\n");
+}
+function issueBody(findings, run) {
+    return [
+        "A verification of Pocket ID and Harbor (`mode: verify`) found drift or a failed check.",
+        "",
+        section(findings, run),
+        "",
+        "To resolve: run the action with `mode: apply` to restore what the workflow's inputs say (or change the inputs if the new state is wanted), and fix what a failed check names.",
+        "Each failing `verify` run with `drift-issue: true` comments here; the first clean one closes this issue.",
+    ].join("\n");
+}
+/** The run's page, when the run is on GitHub Actions. */
+function runLink(env) {
+    const { GITHUB_SERVER_URL: server = "https://github.com", GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: id, GITHUB_RUN_ATTEMPT: attempt } = env;
+    if (!repo || !id)
+        return undefined;
+    return `${server.replace(/\/+$/, "")}/${repo}/actions/runs/${id}${attempt && attempt !== "1" ? `/attempts/${attempt}` : ""}`;
+}
+async function syncDriftIssue(verdict, opts) {
+    const warn = (m) => opts.warn(opts.scrub(m));
+    const repoName = opts.env.GITHUB_REPOSITORY ?? "";
+    const [owner, repo] = repoName.split("/");
+    if (!owner || !repo || repoName.split("/").length !== 2) {
+        warn(`drift-issue: GITHUB_REPOSITORY is "${repoName}", not owner/repo (is this a GitHub Actions runner?); no issue was opened or updated.`);
+        return { action: "none" };
+    }
+    const link = runLink(opts.env);
+    const run = link ? `[run ${opts.env.GITHUB_RUN_ID}](${link})` : "a run outside GitHub Actions";
+    let octokit;
+    try {
+        // Loaded here only: Octokit is a separate chunk of the bundle that ordinary runs never read.
+        const github = await __nccwpck_require__.e(/* import() | github */ 326).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
+        octokit = github.getOctokit(opts.token, {
+            userAgent: "pocket-id-harbor-oidc",
+            log: {
+                debug: (m) => opts.debug(opts.scrub(m)),
+                info: (m) => opts.debug(opts.scrub(m)),
+                warn: (m) => opts.debug(opts.scrub(m)),
+                error: (m) => opts.debug(opts.scrub(m)),
+            },
+        });
+    }
+    catch (err) {
+        warn(`drift-issue: the GitHub API client could not be loaded (${err instanceof Error ? err.message : String(err)}); no issue was opened or updated.`);
+        return { action: "none" };
+    }
+    // Every call: bounded by request-timeout, named in the warning when it fails. Never retried:
+    // a write retried after a lost answer would duplicate the issue or the comment.
+    const call = async (route, what, send) => {
+        opts.debug(`GitHub API: ${route}`);
+        try {
+            return (await send({ signal: AbortSignal.timeout(opts.timeoutMs) })).data;
+        }
+        catch (err) {
+            throw new GitHubCallError(route, what, err, repoName);
+        }
+    };
+    const text = (t) => opts.scrub(t).slice(0, MAX_TEXT);
+    let touched;
+    try {
+        const listed = await call(`GET /repos/${repoName}/issues`, `find the open issue labelled "${opts.label}"`, (request) => octokit.rest.issues.listForRepo({ owner, repo, state: "open", labels: opts.label, sort: "created", direction: "asc", per_page: 100, request }));
+        // The issues API lists pull requests too; a pull request carrying the label is not our issue.
+        const open = listed.filter((i) => !i.pull_request);
+        const issue = open[0];
+        if (issue && open.length > 1) {
+            warn(`drift-issue: ${open.length} open issues carry the label "${opts.label}" (${open.map((i) => `#${i.number}`).join(", ")}); this run uses the oldest, #${issue.number}. Close the others.`);
+        }
+        if (verdict.ok) {
+            if (!issue) {
+                opts.log(`No open issue labelled "${opts.label}": nothing to close.`);
+                return { action: "none" };
+            }
+            const route = `/repos/${repoName}/issues/${issue.number}`;
+            await call(`POST ${route}/comments`, `comment on #${issue.number}`, (request) => octokit.rest.issues.createComment({
+                owner,
+                repo,
+                issue_number: issue.number,
+                body: text(`Resolved: ${run} found Pocket ID and Harbor in sync, and every check passed. Closing.`),
+                request,
+            }));
+            touched = issue;
+            await call(`PATCH ${route}`, `close #${issue.number}`, (request) => octokit.rest.issues.update({ owner, repo, issue_number: issue.number, state: "closed", state_reason: "completed", request }));
+            opts.log(`Closed ${issue.html_url}: verify passed.`);
+            return { url: issue.html_url, action: "closed" };
+        }
+        const findings = verdict.findings;
+        if (!issue) {
+            // GitHub may refuse (403) a label that does not exist yet to a token without push access.
+            const what = `open an issue labelled "${opts.label}"; if the token has issues: write, create that label in the repository first`;
+            const created = await call(`POST /repos/${repoName}/issues`, what, (request) => octokit.rest.issues.create({ owner, repo, title: ISSUE_TITLE, body: text(issueBody(findings, run)), labels: [opts.label], request }));
+            opts.log(`Opened ${created.html_url}.`);
+            // GitHub silently drops labels the token may not set; then later runs cannot find the issue.
+            if (!created.labels.some((l) => labelName(l) === opts.label.toLowerCase())) {
+                warn(`drift-issue: GitHub opened ${created.html_url} without the label "${opts.label}" (the token may not set or create labels), so later runs will not find it and open another one. Create the label in the repository and add it to the issue.`);
+            }
+            return { url: created.html_url, action: "opened" };
+        }
+        const route = `/repos/${repoName}/issues/${issue.number}`;
+        const last = issue.body?.match(SECTION)?.[1];
+        if (last === digest(findings)) {
+            await call(`POST ${route}/comments`, `comment on #${issue.number}`, (request) => octokit.rest.issues.createComment({ owner, repo, issue_number: issue.number, body: text(`Still failing in ${run}, with the same findings.`), request }));
+            opts.log(`Commented on ${issue.html_url}: still failing, same findings.`);
+            return { url: issue.html_url, action: "still failing" };
+        }
+        await call(`POST ${route}/comments`, `comment on #${issue.number}`, (request) => octokit.rest.issues.createComment({
+            owner,
+            repo,
+            issue_number: issue.number,
+            body: text(`New findings, from ${run}:\n\n${codeBlock(findings)}`),
+            request,
+        }));
+        touched = issue;
+        // The body keeps the latest findings (and their digest, for the next comparison).
+        const body = issue.body ?? "";
+        const next = SECTION.test(body) ? body.replace(SECTION, () => section(findings, run)) : `${body}\n\n${section(findings, run)}`;
+        await call(`PATCH ${route}`, `update the findings in #${issue.number}`, (request) => octokit.rest.issues.update({ owner, repo, issue_number: issue.number, body: text(next), request }));
+        opts.log(`Commented on ${issue.html_url} with the new findings.`);
+        return { url: issue.html_url, action: "updated" };
+    }
+    catch (err) {
+        const done = touched ? ` The comment on ${touched.html_url} was posted.` : "";
+        warn(`drift-issue: ${err instanceof Error ? err.message : String(err)}${done} The verify result stands.`);
+        return touched ? { url: touched.html_url, action: "commented" } : { action: "none" };
     }
 }
 
@@ -81052,7 +81242,15 @@ const schema = object({
     "login-test-user": schemas_string(),
     "github-token": schemas_string(),
     "drift-issue": bool("drift-issue", false),
-    "drift-issue-label": inputs_text("drift-issue-label", "pocket-id-harbor-oidc"),
+    "drift-issue-label": schemas_string().transform((v, ctx) => {
+        const label = v === "" ? "pocket-id-harbor-oidc" : v;
+        // GitHub's limit for a label name; a comma would split it into two labels in the issue search.
+        if ([...label].length > 50)
+            return inputs_issue(ctx, "drift-issue-label", `must be at most 50 characters (GitHub's limit for a label name), got "${label}".`);
+        if (label.includes(","))
+            return inputs_issue(ctx, "drift-issue-label", `must be one label name, without a comma, got "${label}".`);
+        return label;
+    }),
 })
     .superRefine((s, ctx) => {
     for (const input of ["pocket-id-url", "harbor-url", "launch-url"]) {
@@ -81072,11 +81270,14 @@ const schema = object({
         if (problem)
             inputs_issue(ctx, "admin-group", `cannot be created as a Pocket ID group (create-groups: true): ${problem}.`);
     }
+    if (s["drift-issue"] && s.mode !== "verify") {
+        inputs_issue(ctx, "drift-issue", `works only with mode: verify (got mode: ${s.mode}): the issue tracks what verify finds; set mode: verify or remove drift-issue.`);
+    }
+    if (s["drift-issue"] && s["github-token"] === "") {
+        inputs_issue(ctx, "github-token", `is required with drift-issue: true: a token for the GitHub API with issues: write, e.g. \${{ github.token }} (and permissions: issues: write in the job).`);
+    }
     // Inputs of the contract that later versions implement: refuse them rather than ignore them.
-    const notYet = [
-        ["login-test-user", s["login-test-user"] !== ""],
-        ["drift-issue", s["drift-issue"]],
-    ];
+    const notYet = [["login-test-user", s["login-test-user"] !== ""]];
     for (const [input, used] of notYet) {
         if (used)
             inputs_issue(ctx, input, "is not supported by this version of the action yet; remove it (it would otherwise be ignored).");
@@ -81129,6 +81330,7 @@ function readSettings(get) {
         testOidc: s["test-oidc"],
         requestTimeoutMs: s["request-timeout"] * 1000,
         githubToken: s["github-token"] || undefined,
+        driftIssue: s["drift-issue"],
         driftIssueLabel: s["drift-issue-label"],
     };
 }
@@ -81530,6 +81732,7 @@ function setOutputs(r) {
     setOutput("drift", String(r.drift));
     setOutput("login-test", "skipped");
     setOutput("changes", JSON.stringify(publicChanges(r.changes)));
+    setOutput("drift-issue", r.driftIssue?.url ?? "");
 }
 /** The plan as aligned lines in the log. */
 function logChanges(title, changes) {
@@ -81565,16 +81768,18 @@ async function writeSummary(r, scrub) {
         lines.push("");
     }
     lines.push(`- Client ID: \`${r.clientId ?? "(none)"}\``, `- Issuer: \`${r.issuer ?? "(unknown)"}\``, `- Pocket ID: ${r.versions.pocketId ?? "unknown (before 2.3)"}; Harbor: ${r.versions.harbor ?? "unknown"}`);
+    if (r.driftIssue)
+        lines.push(`- Drift issue: ${r.driftIssue.url} (${r.driftIssue.action})`);
     for (const w of r.warnings)
         lines.push(`- ⚠️ ${cell(w)}`);
     await summary.addRaw(scrub(`${lines.join("\n")}\n`)).write();
 }
 /** The summary of a run that failed before anything was known (inputs, credentials, reachability). */
-async function writeFailureSummary(mode, message) {
+async function writeFailureSummary(mode, message, extra = []) {
     if (!process.env.GITHUB_STEP_SUMMARY)
         return;
     const [first = "failed", ...rest] = message.split("\n");
-    const lines = [`### pocket-id-harbor-oidc${mode ? ` (${mode})` : ""}: ❌ ${first}`, "", ...rest];
+    const lines = [`### pocket-id-harbor-oidc${mode ? ` (${mode})` : ""}: ❌ ${first}`, "", ...rest, ...(extra.length ? ["", ...extra] : [])];
     await summary.addRaw(`${lines.join("\n")}\n`).write();
 }
 
@@ -81624,16 +81829,19 @@ class SecretRegistry {
 
 
 
+
 async function run() {
     const secrets = new SecretRegistry((v) => core_setSecret(v));
     // Mask secret inputs before anything else can print them.
     for (const name of SECRET_INPUTS)
         secrets.add(getInput(name));
     let report;
+    let settings;
     let mode;
     let transport;
     try {
         const s = readSettings((name) => getInput(name));
+        settings = s;
         mode = s.mode;
         const basic = Buffer.from(`${s.harborUsername}:${s.harborPassword}`).toString("base64");
         secrets.add(basic);
@@ -81694,6 +81902,8 @@ async function run() {
             report.headline = p.changes.length === 0 ? "in sync" : `${p.changes.length} difference(s) found`;
             if (failures.length > 0)
                 throw new ActionError("Verification failed", `Verification failed:\n${failures.map((f) => `- ${f}`).join("\n")}`);
+            if (s.driftIssue)
+                withIssue(report, await driftIssue(s, { ok: true }, secrets));
         }
         setOutputs(report);
         await writeSummary(report, (t) => secrets.scrub(t));
@@ -81702,14 +81912,21 @@ async function run() {
         const message = secrets.scrub(errorMessage(err));
         if (err instanceof RecoveryError && report)
             Object.assign(report, applied(report, err.result, false));
+        // Any failure of verify after the inputs were read (drift, a failed check, a server that
+        // cannot be read) is what the issue is for.
+        const issue = settings?.mode === "verify" && settings.driftIssue ? await driftIssue(settings, { ok: false, findings: message }, secrets) : undefined;
         if (report) {
+            if (issue)
+                withIssue(report, issue);
             report.outcome = "failed";
             report.headline = message.split("\n")[0] ?? "failed";
             setOutputs(report);
             await writeSummary(report, (t) => secrets.scrub(t)).catch(() => undefined);
         }
         else {
-            await writeFailureSummary(mode, message).catch(() => undefined);
+            if (issue?.driftIssue)
+                setOutput("drift-issue", issue.driftIssue.url);
+            await writeFailureSummary(mode, message, issue ? driftIssueLines(issue) : []).catch(() => undefined);
         }
         error(message, { title: err instanceof ActionError ? err.title : err instanceof InputError ? "Invalid input" : "pocket-id-harbor-oidc failed" });
         process.exitCode = ExitCode.Failure;
@@ -81717,6 +81934,31 @@ async function run() {
     finally {
         await transport?.close().catch(() => undefined);
     }
+}
+/** verify with drift-issue: bring the repository's issue in line with the verdict. Never throws. */
+async function driftIssue(s, verdict, secrets) {
+    const warnings = [];
+    const result = await group("Drift issue", () => syncDriftIssue(verdict, {
+        token: s.githubToken ?? "",
+        label: s.driftIssueLabel,
+        timeoutMs: s.requestTimeoutMs,
+        env: process.env,
+        scrub: (t) => secrets.scrub(t),
+        log: (m) => info(secrets.scrub(m)),
+        warn: (m) => {
+            warnings.push(m);
+            warning(m, { title: "Drift issue" });
+        },
+        debug: (m) => core_debug(secrets.scrub(m)),
+    }));
+    return { driftIssue: result.url ? { url: result.url, action: result.action } : undefined, warnings };
+}
+function withIssue(report, issue) {
+    report.driftIssue = issue.driftIssue;
+    report.warnings = [...report.warnings, ...issue.warnings];
+}
+function driftIssueLines(r) {
+    return [...(r.driftIssue ? [`- Drift issue: ${r.driftIssue.url} (${r.driftIssue.action})`] : []), ...r.warnings.map((w) => `- ⚠️ ${w}`)];
 }
 /** A proxy URL may carry a password (http://user:pass@proxy): mask it like any other secret. */
 function maskProxyPasswords(secrets) {
@@ -81812,6 +82054,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
+
+/***/ }),
+
+/***/ 9896:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
 
 /***/ }),
 
@@ -82004,6 +82253,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 
 /***/ }),
 
+/***/ 857:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+
+/***/ }),
+
 /***/ 3193:
 /***/ ((module) => {
 
@@ -82047,7 +82303,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	// Execute the module function
 /******/ 	var threw = true;
 /******/ 	try {
-/******/ 		__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);
+/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
 /******/ 		threw = false;
 /******/ 	} finally {
 /******/ 		if(threw) delete __webpack_module_cache__[moduleId];
@@ -82059,6 +82315,9 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	// Return the exports of the module
 /******/ 	return module.exports;
 /******/ }
+/******/ 
+/******/ // expose the modules object (__webpack_modules__)
+/******/ __nccwpck_require__.m = __webpack_modules__;
 /******/ 
 /************************************************************************/
 /******/ /* webpack/runtime/asset-relocator-loader */
@@ -82145,9 +82404,42 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/ensure chunk */
+/******/ (() => {
+/******/ 	__nccwpck_require__.f = {};
+/******/ 	// This file contains only the entry chunk.
+/******/ 	// The chunk loading function for additional chunks
+/******/ 	__nccwpck_require__.e = (chunkId) => {
+/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
+/******/ 			__nccwpck_require__.f[key](chunkId, promises);
+/******/ 			return promises;
+/******/ 		}, []));
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/get javascript chunk filename */
+/******/ (() => {
+/******/ 	// This function allow to reference async chunks
+/******/ 	__nccwpck_require__.u = (chunkId) => {
+/******/ 		// return url for filenames based on template
+/******/ 		return "" + chunkId + ".index.js";
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/make namespace object */
+/******/ (() => {
+/******/ 	// define __esModule on exports
+/******/ 	__nccwpck_require__.r = (exports) => {
+/******/ 		if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
+/******/ 			Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
+/******/ 		}
+/******/ 		Object.defineProperty(exports, '__esModule', { value: true });
+/******/ 	};
 /******/ })();
 /******/ 
 /******/ /* webpack/runtime/node module decorator */
@@ -82157,6 +82449,69 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 		if (!module.children) module.children = [];
 /******/ 		return module;
 /******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/import chunk loading */
+/******/ (() => {
+/******/ 	// no baseURI
+/******/ 	
+/******/ 	// object to store loaded and loading chunks
+/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
+/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
+/******/ 	var installedChunks = {
+/******/ 		792: 0
+/******/ 	};
+/******/ 	
+/******/ 	var installChunk = (data) => {
+/******/ 		var {ids, modules, runtime} = data;
+/******/ 		// add "modules" to the modules object,
+/******/ 		// then flag all "ids" as loaded and fire callback
+/******/ 		var moduleId, chunkId, i = 0;
+/******/ 		for(moduleId in modules) {
+/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
+/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
+/******/ 			}
+/******/ 		}
+/******/ 		if(runtime) runtime(__nccwpck_require__);
+/******/ 		for(;i < ids.length; i++) {
+/******/ 			chunkId = ids[i];
+/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
+/******/ 				installedChunks[chunkId][0]();
+/******/ 			}
+/******/ 			installedChunks[ids[i]] = 0;
+/******/ 		}
+/******/ 	
+/******/ 	}
+/******/ 	
+/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
+/******/ 			// import() chunk loading for javascript
+/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
+/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
+/******/ 	
+/******/ 				// a Promise means "currently loading".
+/******/ 				if(installedChunkData) {
+/******/ 					promises.push(installedChunkData[1]);
+/******/ 				} else {
+/******/ 					if(true) { // all chunks have JS
+/******/ 						// setup Promise in chunk cache
+/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
+/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
+/******/ 							throw e;
+/******/ 						});
+/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
+/******/ 						promises.push(installedChunkData[1] = promise);
+/******/ 					}
+/******/ 				}
+/******/ 			}
+/******/ 	};
+/******/ 	
+/******/ 	// no prefetching
+/******/ 	
+/******/ 	// no preloaded
+/******/ 	
+/******/ 	// no external install chunk
+/******/ 	
+/******/ 	// no on chunks loaded
 /******/ })();
 /******/ 
 /************************************************************************/

@@ -286,7 +286,13 @@ const schema = z
     "login-test-user": z.string(),
     "github-token": z.string(),
     "drift-issue": bool("drift-issue", false),
-    "drift-issue-label": text("drift-issue-label", "pocket-id-harbor-oidc"),
+    "drift-issue-label": z.string().transform((v, ctx) => {
+      const label = v === "" ? "pocket-id-harbor-oidc" : v;
+      // GitHub's limit for a label name; a comma would split it into two labels in the issue search.
+      if ([...label].length > 50) return issue(ctx, "drift-issue-label", `must be at most 50 characters (GitHub's limit for a label name), got "${label}".`);
+      if (label.includes(",")) return issue(ctx, "drift-issue-label", `must be one label name, without a comma, got "${label}".`);
+      return label;
+    }),
   })
   .superRefine((s, ctx) => {
     for (const input of ["pocket-id-url", "harbor-url", "launch-url"] as const) {
@@ -309,11 +315,22 @@ const schema = z
       const problem = groupNameProblem(s["admin-group"].normalize("NFC"));
       if (problem) issue(ctx, "admin-group", `cannot be created as a Pocket ID group (create-groups: true): ${problem}.`);
     }
+    if (s["drift-issue"] && s.mode !== "verify") {
+      issue(
+        ctx,
+        "drift-issue",
+        `works only with mode: verify (got mode: ${s.mode}): the issue tracks what verify finds; set mode: verify or remove drift-issue.`,
+      );
+    }
+    if (s["drift-issue"] && s["github-token"] === "") {
+      issue(
+        ctx,
+        "github-token",
+        `is required with drift-issue: true: a token for the GitHub API with issues: write, e.g. \${{ github.token }} (and permissions: issues: write in the job).`,
+      );
+    }
     // Inputs of the contract that later versions implement: refuse them rather than ignore them.
-    const notYet: [InputName, boolean][] = [
-      ["login-test-user", s["login-test-user"] !== ""],
-      ["drift-issue", s["drift-issue"]],
-    ];
+    const notYet: [InputName, boolean][] = [["login-test-user", s["login-test-user"] !== ""]];
     for (const [input, used] of notYet) {
       if (used) issue(ctx, input, "is not supported by this version of the action yet; remove it (it would otherwise be ignored).");
     }
@@ -352,6 +369,8 @@ export interface Settings {
   testOidc: boolean;
   requestTimeoutMs: number;
   githubToken?: string;
+  /** verify only (checked): keep one issue in the repository in step with the verdict. */
+  driftIssue: boolean;
   driftIssueLabel: string;
 }
 
@@ -402,6 +421,7 @@ export function readSettings(get: (name: InputName) => string): Settings {
     testOidc: s["test-oidc"],
     requestTimeoutMs: s["request-timeout"] * 1000,
     githubToken: s["github-token"] || undefined,
+    driftIssue: s["drift-issue"],
     driftIssueLabel: s["drift-issue-label"],
   };
 }

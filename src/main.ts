@@ -2,6 +2,7 @@
 // error into a failed step.
 import * as core from "@actions/core";
 import { type ApplyResult, apply, RecoveryError } from "./apply.js";
+import { type DriftIssueResult, syncDriftIssue, type Verdict } from "./drift-issue.js";
 import { ActionError, PreflightError } from "./errors.js";
 import { HarborApi } from "./harbor.js";
 import { createTransport, HttpClient, type Transport } from "./http.js";
@@ -17,10 +18,12 @@ export async function run(): Promise<void> {
   // Mask secret inputs before anything else can print them.
   for (const name of SECRET_INPUTS) secrets.add(core.getInput(name));
   let report: RunReport | undefined;
+  let settings: Settings | undefined;
   let mode: Mode | undefined;
   let transport: Transport | undefined;
   try {
     const s = readSettings((name) => core.getInput(name));
+    settings = s;
     mode = s.mode;
     const basic = Buffer.from(`${s.harborUsername}:${s.harborPassword}`).toString("base64");
     secrets.add(basic);
@@ -78,25 +81,61 @@ export async function run(): Promise<void> {
       const failures = [...p.problems, ...verifyFailures(p, report.checks)];
       report.headline = p.changes.length === 0 ? "in sync" : `${p.changes.length} difference(s) found`;
       if (failures.length > 0) throw new ActionError("Verification failed", `Verification failed:\n${failures.map((f) => `- ${f}`).join("\n")}`);
+      if (s.driftIssue) withIssue(report, await driftIssue(s, { ok: true }, secrets));
     }
     setOutputs(report);
     await writeSummary(report, (t) => secrets.scrub(t));
   } catch (err) {
     const message = secrets.scrub(errorMessage(err));
     if (err instanceof RecoveryError && report) Object.assign(report, applied(report, err.result, false));
+    // Any failure of verify after the inputs were read (drift, a failed check, a server that
+    // cannot be read) is what the issue is for.
+    const issue = settings?.mode === "verify" && settings.driftIssue ? await driftIssue(settings, { ok: false, findings: message }, secrets) : undefined;
     if (report) {
+      if (issue) withIssue(report, issue);
       report.outcome = "failed";
       report.headline = message.split("\n")[0] ?? "failed";
       setOutputs(report);
       await writeSummary(report, (t) => secrets.scrub(t)).catch(() => undefined);
     } else {
-      await writeFailureSummary(mode, message).catch(() => undefined);
+      if (issue?.driftIssue) core.setOutput("drift-issue", issue.driftIssue.url);
+      await writeFailureSummary(mode, message, issue ? driftIssueLines(issue) : []).catch(() => undefined);
     }
     core.error(message, { title: err instanceof ActionError ? err.title : err instanceof InputError ? "Invalid input" : "pocket-id-harbor-oidc failed" });
     process.exitCode = core.ExitCode.Failure;
   } finally {
     await transport?.close().catch(() => undefined);
   }
+}
+
+/** verify with drift-issue: bring the repository's issue in line with the verdict. Never throws. */
+async function driftIssue(s: Settings, verdict: Verdict, secrets: SecretRegistry): Promise<Pick<RunReport, "driftIssue" | "warnings">> {
+  const warnings: string[] = [];
+  const result: DriftIssueResult = await core.group("Drift issue", () =>
+    syncDriftIssue(verdict, {
+      token: s.githubToken ?? "",
+      label: s.driftIssueLabel,
+      timeoutMs: s.requestTimeoutMs,
+      env: process.env,
+      scrub: (t) => secrets.scrub(t),
+      log: (m) => core.info(secrets.scrub(m)),
+      warn: (m) => {
+        warnings.push(m);
+        core.warning(m, { title: "Drift issue" });
+      },
+      debug: (m) => core.debug(secrets.scrub(m)),
+    }),
+  );
+  return { driftIssue: result.url ? { url: result.url, action: result.action } : undefined, warnings };
+}
+
+function withIssue(report: RunReport, issue: Pick<RunReport, "driftIssue" | "warnings">): void {
+  report.driftIssue = issue.driftIssue;
+  report.warnings = [...report.warnings, ...issue.warnings];
+}
+
+function driftIssueLines(r: Pick<RunReport, "driftIssue" | "warnings">): string[] {
+  return [...(r.driftIssue ? [`- Drift issue: ${r.driftIssue.url} (${r.driftIssue.action})`] : []), ...r.warnings.map((w) => `- ⚠️ ${w}`)];
 }
 
 /** A proxy URL may carry a password (http://user:pass@proxy): mask it like any other secret. */

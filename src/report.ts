@@ -25,6 +25,8 @@ export interface RunReport {
   checks: Check[];
   warnings: string[];
   versions: { pocketId?: string; harbor?: string };
+  /** verify with drift-issue: the issue this run opened, commented on or closed. */
+  driftIssue?: { url: string; action: string };
 }
 
 export function publicChanges(changes: PlannedChange[]): Change[] {
@@ -48,6 +50,7 @@ export function setOutputs(r: RunReport): void {
   core.setOutput("drift", String(r.drift));
   core.setOutput("login-test", "skipped");
   core.setOutput("changes", JSON.stringify(publicChanges(r.changes)));
+  core.setOutput("drift-issue", r.driftIssue?.url ?? "");
 }
 
 /** The plan as aligned lines in the log. */
@@ -85,14 +88,15 @@ export async function writeSummary(r: RunReport, scrub: (s: string) => string): 
     `- Issuer: \`${r.issuer ?? "(unknown)"}\``,
     `- Pocket ID: ${r.versions.pocketId ?? "unknown (before 2.3)"}; Harbor: ${r.versions.harbor ?? "unknown"}`,
   );
+  if (r.driftIssue) lines.push(`- Drift issue: ${r.driftIssue.url} (${r.driftIssue.action})`);
   for (const w of r.warnings) lines.push(`- ⚠️ ${cell(w)}`);
   await core.summary.addRaw(scrub(`${lines.join("\n")}\n`)).write();
 }
 
 /** The summary of a run that failed before anything was known (inputs, credentials, reachability). */
-export async function writeFailureSummary(mode: Mode | undefined, message: string): Promise<void> {
+export async function writeFailureSummary(mode: Mode | undefined, message: string, extra: string[] = []): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
   const [first = "failed", ...rest] = message.split("\n");
-  const lines = [`### pocket-id-harbor-oidc${mode ? ` (${mode})` : ""}: ❌ ${first}`, "", ...rest];
+  const lines = [`### pocket-id-harbor-oidc${mode ? ` (${mode})` : ""}: ❌ ${first}`, "", ...rest, ...(extra.length ? ["", ...extra] : [])];
   await core.summary.addRaw(`${lines.join("\n")}\n`).write();
 }
