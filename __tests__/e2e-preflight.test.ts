@@ -332,8 +332,10 @@ describe("mode: plan", () => {
     expect(changes.length).toBeGreaterThan(5);
     expect(changes).toContainEqual({ target: "harbor", setting: "auth_mode", from: "db_auth", to: "oidc_auth" });
     expect(changes).toContainEqual({ target: "harbor", setting: "oidc_scope", from: "", to: DEFAULT_SCOPE });
-    expect(r.stdout).toContain("harbor auth_mode: db_auth → oidc_auth");
-    expect(r.stdout).toContain("pocket-id client: (empty) → harbor");
+    // The plan as a table in the log: target, setting, from → to.
+    expect(r.stdout).toMatch(/^ {2}target {5}setting +from → to$/m);
+    expect(r.stdout).toMatch(/^ {2}harbor {5}auth_mode +db_auth → oidc_auth$/m);
+    expect(r.stdout).toMatch(/^ {2}pocket-id {2}client +\(empty\) → harbor$/m);
     expect(r.summary).toMatch(/^### pocket-id-harbor-oidc \(plan\): ✅/m);
     expect(r.summary).toContain("| target | setting | from | to |");
     expect(r.summary).toContain("| harbor | auth_mode | db_auth | oidc_auth |");

@@ -81734,15 +81734,18 @@ function setOutputs(r) {
     setOutput("changes", JSON.stringify(publicChanges(r.changes)));
     setOutput("drift-issue", r.driftIssue?.url ?? "");
 }
-/** The plan as aligned lines in the log. */
+/** The plan as a table in the log: target, setting, from → to. */
 function logChanges(title, changes) {
     if (changes.length === 0) {
         info(`${title}: no changes.`);
         return;
     }
+    const targetWidth = Math.max(6, ...changes.map((c) => c.target.length));
+    const settingWidth = Math.max(7, ...changes.map((c) => c.setting.length));
     info(`${title}:`);
+    info(`  ${"target".padEnd(targetWidth)}  ${"setting".padEnd(settingWidth)}  from → to`);
     for (const c of changes)
-        info(`  ${changeLine(c)}`);
+        info(`  ${c.target.padEnd(targetWidth)}  ${c.setting.padEnd(settingWidth)}  ${show(c.from)} → ${show(c.to)}`);
 }
 const cell = (v) => v.replace(/\|/g, "\\|").replace(/\n/g, " ");
 /** The job summary, where the runner provides one (skipped quietly elsewhere: act, old GHES). */
@@ -81873,7 +81876,9 @@ async function run() {
             warning(w, { title: "pocket-id-harbor-oidc" });
         for (const n of p.notices)
             notice(n, { title: "pocket-id-harbor-oidc" });
-        logChanges(s.mode === "apply" ? "Plan" : "Found differences", publicChanges(p.changes));
+        startGroup(s.mode === "apply" ? "Plan" : "Differences found");
+        logChanges(s.mode === "apply" ? "Plan" : "Differences found", publicChanges(p.changes));
+        endGroup();
         if (s.mode === "apply") {
             if (p.problems.length > 0)
                 throw new PreflightError(p.problems);

@@ -55,7 +55,9 @@ export async function run(): Promise<void> {
     report = baseReport(s, observed, p);
     for (const w of p.warnings) core.warning(w, { title: "pocket-id-harbor-oidc" });
     for (const n of p.notices) core.notice(n, { title: "pocket-id-harbor-oidc" });
-    logChanges(s.mode === "apply" ? "Plan" : "Found differences", publicChanges(p.changes));
+    core.startGroup(s.mode === "apply" ? "Plan" : "Differences found");
+    logChanges(s.mode === "apply" ? "Plan" : "Differences found", publicChanges(p.changes));
+    core.endGroup();
     if (s.mode === "apply") {
       if (p.problems.length > 0) throw new PreflightError(p.problems);
       const result = await core.group("Apply", () =>

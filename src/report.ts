@@ -53,14 +53,17 @@ export function setOutputs(r: RunReport): void {
   core.setOutput("drift-issue", r.driftIssue?.url ?? "");
 }
 
-/** The plan as aligned lines in the log. */
+/** The plan as a table in the log: target, setting, from → to. */
 export function logChanges(title: string, changes: Change[]): void {
   if (changes.length === 0) {
     core.info(`${title}: no changes.`);
     return;
   }
+  const targetWidth = Math.max(6, ...changes.map((c) => c.target.length));
+  const settingWidth = Math.max(7, ...changes.map((c) => c.setting.length));
   core.info(`${title}:`);
-  for (const c of changes) core.info(`  ${changeLine(c)}`);
+  core.info(`  ${"target".padEnd(targetWidth)}  ${"setting".padEnd(settingWidth)}  from → to`);
+  for (const c of changes) core.info(`  ${c.target.padEnd(targetWidth)}  ${c.setting.padEnd(settingWidth)}  ${show(c.from)} → ${show(c.to)}`);
 }
 
 const cell = (v: string): string => v.replace(/\|/g, "\\|").replace(/\n/g, " ");
