@@ -2,10 +2,8 @@
 // Every simulated request is delayed by LATENCY ms, so (run time − cold start) / LATENCY is the
 // number of sequential round trips: the figure that parallel reads keep low on slow links.
 // Prints figures; not a test.
-import { randomBytes } from "node:crypto";
-import { startHarbor } from "../sandbox/harbor.ts";
-import { startPocketId } from "../sandbox/pocket-id.ts";
 import { runAction } from "../sandbox/run-action.ts";
+import { startSandbox } from "../sandbox/sandbox.ts";
 
 const LATENCY = Number(process.env.BENCH_LATENCY_MS ?? 100);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);
@@ -23,17 +21,7 @@ for (const scenario of ["fresh apply", "no-op rerun", "verify"] as const) {
   const times: number[] = [];
   let requests = 0;
   for (let i = 0; i < REPEAT; i++) {
-    const apiKey = randomBytes(16).toString("hex");
-    const adminPassword = randomBytes(12).toString("hex");
-    const pocketId = await startPocketId({ apiKey });
-    const harbor = await startHarbor({ adminPassword });
-    const inputs = {
-      "pocket-id-url": pocketId.url,
-      "pocket-id-api-key": apiKey,
-      "harbor-url": harbor.url,
-      "harbor-password": adminPassword,
-      "client-id": "harbor",
-    };
+    const { pocketId, harbor, inputs, close } = await startSandbox();
     try {
       if (scenario !== "fresh apply") await runAction(inputs);
       const before = pocketId.requests.length + harbor.requests.length;
@@ -43,7 +31,7 @@ for (const scenario of ["fresh apply", "no-op rerun", "verify"] as const) {
       times.push(run.durationMs);
       requests = pocketId.requests.length + harbor.requests.length - before;
     } finally {
-      await Promise.all([pocketId.close(), harbor.close()]);
+      await close();
     }
   }
   const ms = median(times);

@@ -1,21 +1,9 @@
 // `npm run demo`: starts both simulators on loopback and runs the built action against them
 // twice, as a workflow would: a fresh setup, then a rerun that must change nothing.
-import { randomBytes } from "node:crypto";
-import { startHarbor } from "./harbor.ts";
-import { startPocketId } from "./pocket-id.ts";
 import { type ActionRun, runAction } from "./run-action.ts";
+import { startSandbox } from "./sandbox.ts";
 
-const apiKey = randomBytes(16).toString("hex");
-const adminPassword = `Harbor-${randomBytes(8).toString("hex")}`;
-const pocketId = await startPocketId({ apiKey });
-const harbor = await startHarbor({ adminPassword });
-const inputs = {
-  "pocket-id-url": pocketId.url,
-  "pocket-id-api-key": apiKey,
-  "harbor-url": harbor.url,
-  "harbor-password": adminPassword,
-  "client-id": "harbor",
-};
+const { pocketId, harbor, inputs, close } = await startSandbox();
 
 function show(title: string, run: ActionRun): void {
   console.log(`\n=== ${title}: exit ${run.code} in ${Math.round(run.durationMs)} ms`);
@@ -48,6 +36,6 @@ try {
   console.log(`Pocket ID accepts the secret Harbor holds: ${pocketId.acceptsSecret("harbor", harbor.secret() ?? "")}`);
   failed = first.code !== 0 || second.code !== 0 || writes2.pocketId + writes2.harbor !== 0;
 } finally {
-  await Promise.all([pocketId.close(), harbor.close()]);
+  await close();
 }
 process.exit(failed ? 1 : 0);
