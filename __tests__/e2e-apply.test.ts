@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { type HarborOptions, type HarborSim, startHarbor } from "../sandbox/harbor.ts";
 import { type PocketIdOptions, type PocketIdSim, startPocketId } from "../sandbox/pocket-id.ts";
-import { type ActionRun, runAction } from "./helpers/action.ts";
+import { type ActionRun, connection, runAction } from "./helpers/action.ts";
 
 const API_KEY = `pid-${randomBytes(12).toString("hex")}`;
 const PASSWORD = `Harbor-${randomBytes(8).toString("hex")}`;
@@ -25,13 +25,7 @@ async function servers(p: Partial<PocketIdOptions> = {}, h: Partial<HarborOption
 }
 
 function inputs(pocketId: PocketIdSim, harbor: HarborSim, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    "pocket-id-url": pocketId.url,
-    "pocket-id-api-key": API_KEY,
-    "harbor-url": harbor.url,
-    "harbor-password": PASSWORD,
-    ...extra,
-  };
+  return { ...connection(pocketId, harbor, API_KEY, PASSWORD), ...extra };
 }
 
 function run(pocketId: PocketIdSim, harbor: HarborSim, extra: Record<string, string> = {}): Promise<ActionRun> {
@@ -357,7 +351,7 @@ describe("Harbor's Authentication settings from the inputs", () => {
   it("sends every custom input to Harbor, with its warning and notice", async () => {
     const { pocketId, harbor } = await servers();
     pocketId.addGroup("harbor-admins"); // admin-group must name a Pocket ID group
-    const r = await run(pocketId, harbor, {
+    const custom = {
       "client-id": "harbor",
       "provider-name": "Company SSO",
       "groups-claim": "roles",
@@ -369,7 +363,8 @@ describe("Harbor's Authentication settings from the inputs", () => {
       "primary-auth-mode": "true",
       "group-filter": "^harbor-.*$",
       "session-logout": "false",
-    });
+    };
+    const r = await run(pocketId, harbor, custom);
     expect(r.code, why(r)).toBe(0);
     expect(harbor.config()).toMatchObject({
       auth_mode: "oidc_auth",
@@ -398,19 +393,7 @@ describe("Harbor's Authentication settings from the inputs", () => {
 
     // The same inputs again: in sync, including the scope written with spaces.
     const writes = harbor.writes().length + pocketId.writes().length;
-    const again = await run(pocketId, harbor, {
-      "client-id": "harbor",
-      "provider-name": "Company SSO",
-      "groups-claim": "roles",
-      "admin-group": "harbor-admins",
-      scope: "openid profile email",
-      "username-claim": "preferred_username",
-      "auto-onboard": "false",
-      "verify-cert": "false",
-      "primary-auth-mode": "true",
-      "group-filter": "^harbor-.*$",
-      "session-logout": "false",
-    });
+    const again = await run(pocketId, harbor, custom);
     expect(again.code, why(again)).toBe(0);
     expect(again.outputs.changes).toBe("[]");
     expect(harbor.writes().length + pocketId.writes().length).toBe(writes);

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { type HarborSim, startHarbor } from "../sandbox/harbor.ts";
 import { type PocketIdSim, startPocketId } from "../sandbox/pocket-id.ts";
 import type { Fault } from "../sandbox/sim-kit.ts";
-import { type ActionRun, runAction } from "./helpers/action.ts";
+import { type ActionRun, connection, runAction } from "./helpers/action.ts";
 
 type Server = "Pocket ID" | "Harbor";
 interface Call {
@@ -103,14 +103,7 @@ afterEach(async () => {
 });
 
 function inputs(p: PocketIdSim, h: HarborSim): Record<string, string> {
-  return {
-    "pocket-id-url": p.url,
-    "pocket-id-api-key": apiKey,
-    "harbor-url": h.url,
-    "harbor-password": password,
-    "client-id": "harbor",
-    "request-timeout": "2",
-  };
+  return { ...connection(p, h, apiKey, password), "client-id": "harbor", "request-timeout": "2" };
 }
 
 function run(p: PocketIdSim, h: HarborSim): Promise<ActionRun> {

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { type HarborSim, startHarbor } from "../sandbox/harbor.ts";
 import { type PocketIdSim, startPocketId } from "../sandbox/pocket-id.ts";
-import { runAction } from "./helpers/action.ts";
+import { connection, runAction } from "./helpers/action.ts";
 
 const apiKey = randomBytes(16).toString("hex");
 const password = `Harbor-${randomBytes(8).toString("hex")}`;
@@ -26,14 +26,7 @@ beforeEach(() => {
 
 /** Valid inputs: with them alone the run would go ahead and configure both servers. */
 function valid(): Record<string, string> {
-  return {
-    "pocket-id-url": pocketId.url,
-    "pocket-id-api-key": apiKey,
-    "harbor-url": harbor.url,
-    "harbor-password": password,
-    "client-id": "harbor",
-    "request-timeout": "2",
-  };
+  return { ...connection(pocketId, harbor, apiKey, password), "client-id": "harbor", "request-timeout": "2" };
 }
 
 const BOOLEANS = [

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { type HarborSim, startHarbor } from "../sandbox/harbor.ts";
 import { type PocketIdSim, startPocketId } from "../sandbox/pocket-id.ts";
-import { type ActionRun, runAction } from "./helpers/action.ts";
+import { type ActionRun, connection, runAction } from "./helpers/action.ts";
 
 const TLS_DIR = join(import.meta.dirname, "fixtures/tls");
 const CA_PATH = join(TLS_DIR, "ca.pem");
@@ -35,15 +35,7 @@ async function servers(opts: { https: boolean; harborTrustsCa?: boolean }): Prom
 }
 
 function inputs(pocketId: PocketIdSim, harbor: HarborSim, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    "pocket-id-url": pocketId.url,
-    "pocket-id-api-key": apiKey,
-    "harbor-url": harbor.url,
-    "harbor-password": password,
-    "client-id": "harbor",
-    "request-timeout": "5",
-    ...extra,
-  };
+  return { ...connection(pocketId, harbor, apiKey, password), "client-id": "harbor", "request-timeout": "5", ...extra };
 }
 
 function assertConfigured(r: ActionRun, pocketId: PocketIdSim, harbor: HarborSim): void {

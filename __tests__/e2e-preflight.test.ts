@@ -6,7 +6,7 @@ import { createServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { type HarborOptions, type HarborSim, startHarbor } from "../sandbox/harbor.ts";
 import { type PocketIdOptions, type PocketIdSim, startPocketId } from "../sandbox/pocket-id.ts";
-import { type ActionRun, runAction } from "./helpers/action.ts";
+import { type ActionRun, connection, runAction } from "./helpers/action.ts";
 
 const API_KEY = `pid-${randomBytes(12).toString("hex")}`;
 const PASSWORD = `Harbor-${randomBytes(8).toString("hex")}`;
@@ -35,14 +35,7 @@ async function servers(p: Partial<PocketIdOptions> = {}, h: Partial<HarborOption
 }
 
 function inputs(pocketId: { url: string }, harbor: { url: string }, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    "pocket-id-url": pocketId.url,
-    "pocket-id-api-key": API_KEY,
-    "harbor-url": harbor.url,
-    "harbor-password": PASSWORD,
-    "client-id": "harbor",
-    ...extra,
-  };
+  return { ...connection(pocketId, harbor, API_KEY, PASSWORD), "client-id": "harbor", ...extra };
 }
 
 function run(pocketId: PocketIdSim, harbor: HarborSim, extra: Record<string, string> = {}): Promise<ActionRun> {

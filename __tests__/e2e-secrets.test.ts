@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type HarborSim, startHarbor } from "../sandbox/harbor.ts";
 import { type PocketIdSim, type RequestRecord, type SimClient, startPocketId } from "../sandbox/pocket-id.ts";
-import { type ActionRun, type RunOptions, runAction } from "./helpers/action.ts";
+import { type ActionRun, connection, type RunOptions, runAction } from "./helpers/action.ts";
 
 const API_KEY = "pocket-id-admin-key-4f9a2c81d0";
 const PASSWORD = "Harbor-admin-pw-7d1e90b3";
@@ -31,14 +31,7 @@ async function start(version: string, opts: { secretOnCreate?: boolean } = {}): 
   open.push(pocketId);
   const harbor = await startHarbor({ adminPassword: PASSWORD });
   open.push(harbor);
-  const inputs = (extra: Record<string, string>) => ({
-    "pocket-id-url": pocketId.url,
-    "pocket-id-api-key": API_KEY,
-    "harbor-url": harbor.url,
-    "harbor-password": PASSWORD,
-    "client-id": CLIENT,
-    ...extra,
-  });
+  const inputs = (extra: Record<string, string>) => ({ ...connection(pocketId, harbor, API_KEY, PASSWORD), "client-id": CLIENT, ...extra });
   return {
     pocketId,
     harbor,

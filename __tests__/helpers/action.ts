@@ -45,6 +45,11 @@ export function assertNoLeak(r: ActionRun, inputs: Record<string, string>, opts:
   if (secretOut) expect(r.masked, "the client-secret output is masked").toContain(secretOut);
 }
 
+/** The four required inputs pointing at the two simulators (client-id and the rest are the caller's). */
+export function connection(pocketId: { url: string }, harbor: { url: string }, apiKey: string, password: string): Record<string, string> {
+  return { "pocket-id-url": pocketId.url, "pocket-id-api-key": apiKey, "harbor-url": harbor.url, "harbor-password": password };
+}
+
 export async function runAction(inputs: Record<string, string>, opts: RunOptions = {}): Promise<ActionRun> {
   const r = await run(inputs, opts);
   assertNoLeak(r, inputs, opts);
