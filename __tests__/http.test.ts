@@ -293,6 +293,14 @@ describe("HttpClient: timeouts", () => {
     expect(err.message).toContain("the action's overall deadline has passed");
     expect(s.seen).toHaveLength(0);
   });
+
+  test("the overall deadline striking during a request is named as such, not as request-timeout", async () => {
+    const { client } = await setup(["hang"], { timeoutMs: 5000, deadline: Date.now() + 300 });
+    const err = await failure(client.send("POST", "/api/x", { json: {} }));
+    expect(err.kind).toBe("timeout");
+    expect(err.message).toContain("the action's overall deadline passed");
+    expect(err.message).not.toContain("no answer within 5 s");
+  });
 });
 
 describe("HttpClient: error messages", () => {

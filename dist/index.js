@@ -70562,6 +70562,7 @@ class http_HttpClient {
         if (remaining <= 0)
             throw fail({ kind: "timeout", detail: "the action's overall deadline has passed" });
         this.#opts.debug?.(`${this.server}: ${method} ${path}`);
+        const deadline = AbortSignal.timeout(remaining);
         let res;
         try {
             res = await (0,node_modules_undici/* request */.Em)(url, {
@@ -70569,15 +70570,20 @@ class http_HttpClient {
                 headers,
                 body,
                 dispatcher: retry ? transport.retrying : transport.plain,
-                signal: AbortSignal.timeout(remaining),
+                signal: deadline,
             });
         }
         catch (err) {
             const code = err.code ?? err.name;
-            const timedOut = /TIMEOUT|AbortError|TimeoutError/i.test(code);
-            const detail = timedOut
-                ? `no answer within ${transport.timeoutMs / 1000} s (input request-timeout)`
-                : `${scrub(err.message)}${code ? ` [${code}]` : ""}`;
+            // The signal is the run's overall deadline (undici reports it as an abort); undici's own
+            // timeouts are request-timeout.
+            const deadlinePassed = deadline.aborted;
+            const timedOut = deadlinePassed || /TIMEOUT/i.test(code);
+            const detail = deadlinePassed
+                ? "the action's overall deadline passed (10 × request-timeout + 60 s)"
+                : timedOut
+                    ? `no answer within ${transport.timeoutMs / 1000} s (input request-timeout)`
+                    : `${scrub(err.message)}${code ? ` [${code}]` : ""}`;
             throw fail({ kind: timedOut ? "timeout" : "network", detail });
         }
         const bytes = await res.body.arrayBuffer().then((b) => Buffer.from(b), () => Buffer.alloc(0));

@@ -251,6 +251,7 @@ export class HttpClient {
     const remaining = transport.deadline - Date.now();
     if (remaining <= 0) throw fail({ kind: "timeout", detail: "the action's overall deadline has passed" });
     this.#opts.debug?.(`${this.server}: ${method} ${path}`);
+    const deadline = AbortSignal.timeout(remaining);
     let res: Dispatcher.ResponseData;
     try {
       res = await request(url, {
@@ -258,14 +259,19 @@ export class HttpClient {
         headers,
         body,
         dispatcher: retry ? transport.retrying : transport.plain,
-        signal: AbortSignal.timeout(remaining),
+        signal: deadline,
       });
     } catch (err) {
       const code = (err as { code?: string }).code ?? (err as Error).name;
-      const timedOut = /TIMEOUT|AbortError|TimeoutError/i.test(code);
-      const detail = timedOut
-        ? `no answer within ${transport.timeoutMs / 1000} s (input request-timeout)`
-        : `${scrub((err as Error).message)}${code ? ` [${code}]` : ""}`;
+      // The signal is the run's overall deadline (undici reports it as an abort); undici's own
+      // timeouts are request-timeout.
+      const deadlinePassed = deadline.aborted;
+      const timedOut = deadlinePassed || /TIMEOUT/i.test(code);
+      const detail = deadlinePassed
+        ? "the action's overall deadline passed (10 × request-timeout + 60 s)"
+        : timedOut
+          ? `no answer within ${transport.timeoutMs / 1000} s (input request-timeout)`
+          : `${scrub((err as Error).message)}${code ? ` [${code}]` : ""}`;
       throw fail({ kind: timedOut ? "timeout" : "network", detail });
     }
     const bytes = await res.body.arrayBuffer().then(
